@@ -1,0 +1,3 @@
+"""govsim: agent-based simulation of technology-embedded urban governance in megacities."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,370 @@
+"""Scenario loading: safe YAML with line numbers, ``extends:``, ``--set`` overrides, clear errors.
+
+A scenario file is YAML whose keys follow :class:`govsim.schema.Scenario`. Loading it:
+
+1. parses the YAML safely (only plain tags; alias expansion is bounded),
+2. resolves ``extends:`` (a packaged scenario name or a path relative to the file) recursively,
+3. deep-merges the chain (mappings merge, everything else replaces),
+4. applies ``--set key.path=value`` overrides (values parsed as YAML scalars),
+5. validates with pydantic and turns every problem into ``file:line: key.path: message``.
+
+Any problem raises :class:`ScenarioError`, which carries all messages; the CLI prints them and exits
+with code 2.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from govsim.schema import Scenario
+
+MAX_YAML_NODES = 200_000
+"""Refuse documents that expand (through aliases) to more nodes than this."""
+
+MAX_EXTENDS_DEPTH = 16
+ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+class ScenarioError(Exception):
+    """A scenario could not be loaded; ``messages`` lists every problem as ``where: what``."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        super().__init__("\n".join(self.messages))
+
+
+Path_ = tuple[str, ...]
+
+
+@dataclass
+class Located:
+    """A plain-data document plus the source location (``file:line``) of every key path."""
+
+    data: Any
+    where: dict[Path_, str] = field(default_factory=dict)
+
+
+def _fmt_path(path: Path_ | tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path) if path else "(top level)"
+
+
+def parse_yaml(text: str, source: str) -> Located:
+    """Parse YAML text safely into plain data, recording the line of every key.
+
+    Args:
+        text: The YAML document.
+        source: A name for messages (a file path or ``--set``).
+
+    Returns:
+        The data and a map from key path to ``source:line``.
+
+    Raises:
+        ScenarioError: on syntax errors, non-plain tags, alias bombs or non-string keys.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([f"{source}:{line}: YAML syntax error: {problem}"]) from None
+    where: dict[Path_, str] = {}
+    if node is None:
+        return Located({}, where)
+    constructor = yaml.SafeLoader("")
+    budget = [MAX_YAML_NODES]
+
+    def build(n: yaml.Node, path: Path_) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ScenarioError(
+                [f"{source}:{n.start_mark.line + 1}: document expands to more than {MAX_YAML_NODES} nodes "
+                 "(an alias bomb?); refused"]
+            )
+        if n.tag not in ALLOWED_TAGS:
+            raise ScenarioError(
+                [f"{source}:{n.start_mark.line + 1}: {_fmt_path(path)}: tag '{n.tag}' is not allowed "
+                 "(scenario files hold plain data only)"]
+            )
+        if isinstance(n, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            constructor.flatten_mapping(n)
+            for k, v in n.value:
+                key = build(k, path)
+                if not isinstance(key, str):
+                    raise ScenarioError(
+                        [f"{source}:{k.start_mark.line + 1}: {_fmt_path(path)}: keys must be text (got {key!r})"]
+                    )
+                if key in out:
+                    raise ScenarioError(
+                        [f"{source}:{k.start_mark.line + 1}: {_fmt_path((*path, key))}: duplicate key"]
+                    )
+                where[(*path, key)] = f"{source}:{k.start_mark.line + 1}"
+                out[key] = build(v, (*path, key))
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [build(v, (*path, str(i))) for i, v in enumerate(n.value)]
+        return constructor.construct_object(n, deep=True)
+
+    data = build(node, ())
+    where.setdefault((), f"{source}:1")
+    return Located(data, where)
+
+
+def packaged_scenarios() -> dict[str, Path]:
+    """Return the packaged scenarios by name."""
+    root = resources.files("govsim") / "scenarios"
+    return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith(".yaml")}
+
+
+def resolve_scenario_ref(ref: str, relative_to: Path | None = None) -> Path:
+    """Turn a scenario reference (a path or a packaged name) into a path.
+
+    Raises:
+        ScenarioError: if neither a file nor a packaged scenario matches.
+    """
+    candidates = []
+    p = Path(ref)
+    if relative_to is not None and not p.is_absolute():
+        candidates.append(relative_to / p)
+    candidates.append(p)
+    for c in candidates:
+        if c.is_file():
+            return c
+    packaged = packaged_scenarios()
+    name = ref.removesuffix(".yaml")
+    if name in packaged and "/" not in ref:
+        return packaged[name]
+    hint = difflib.get_close_matches(name, list(packaged), n=1)
+    dym = f"; did you mean '{hint[0]}'?" if hint else ""
+    raise ScenarioError(
+        [f"{ref}: no such file, and not a packaged scenario (packaged: {', '.join(sorted(packaged))}){dym}"]
+    )
+
+
+def _merge(base: Located, over: Located) -> Located:
+    """Deep-merge ``over`` into ``base`` (mappings merge; other values replace)."""
+
+    def merge(a: Any, b: Any) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = merge(a[k], v) if k in a else copy.deepcopy(v)
+            return out
+        return copy.deepcopy(b)
+
+    where = dict(base.where)
+    where.update(over.where)
+    return Located(merge(base.data, over.data), where)
+
+
+def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
+    """Load one scenario file with its ``extends:`` chain merged in (not yet validated)."""
+    rpath = path.resolve()
+    if rpath in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, rpath))
+        raise ScenarioError([f"{path}: extends cycle: {cycle}"])
+    if len(_chain) > MAX_EXTENDS_DEPTH:
+        raise ScenarioError([f"{path}: extends chain deeper than {MAX_EXTENDS_DEPTH}"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
+    doc = parse_yaml(text, str(path))
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([f"{path}:1: a scenario must be a mapping of keys to values (got {type(doc.data).__name__})"])
+    parent_ref = doc.data.pop("extends", None)
+    doc.where.pop(("extends",), None)
+    if parent_ref is None:
+        return doc
+    if not isinstance(parent_ref, str):
+        raise ScenarioError([f"{doc.where.get((), path)}: extends: expected a scenario name or path (got {parent_ref!r})"])
+    try:
+        parent_path = resolve_scenario_ref(parent_ref, relative_to=path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError([f"{path}: extends: {m}" for m in exc.messages]) from None
+    parent = load_document(parent_path, (*_chain, rpath))
+    return _merge(parent, doc)
+
+
+def parse_override(text: str) -> Located:
+    """Parse one ``--set key.path=value`` into a nested document (value parsed as YAML)."""
+    if "=" not in text:
+        raise ScenarioError([f"--set {text}: expected key.path=value"])
+    key, _, raw = text.partition("=")
+    parts = tuple(p for p in key.strip().split("."))
+    if not key.strip() or any(not p for p in parts):
+        raise ScenarioError([f"--set {text}: expected key.path=value with a non-empty dotted key"])
+    value = parse_yaml(raw, f"--set {key}").data if raw.strip() else ""
+    nested: Any = value
+    for p in reversed(parts):
+        nested = {p: nested}
+    where = {parts[:i]: f"--set {key}" for i in range(1, len(parts) + 1)}
+    return Located(nested, where)
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``dotted`` set to ``value`` (creating mappings as needed)."""
+    out = copy.deepcopy(data)
+    cur = out
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        nxt = cur.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[p] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+    return out
+
+
+def _model_fields_at(path: tuple[Any, ...]) -> list[str]:
+    """Names allowed at a key path of the schema (for did-you-mean)."""
+    model: Any = Scenario
+    for p in path:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            f = model.model_fields.get(str(p))
+            if f is None:
+                return []
+            ann = f.annotation
+        else:
+            ann = model
+        args = getattr(ann, "__args__", ())
+        origin = getattr(ann, "__origin__", None)
+        if origin is dict and len(args) == 2:
+            model = args[1]
+            continue
+        model = ann
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _describe_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(doc: Located, default_source: str = "scenario") -> Scenario:
+    """Validate a merged document against the schema, with located messages.
+
+    Raises:
+        ScenarioError: listing every problem.
+    """
+    try:
+        return Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(str(p) for p in err["loc"])
+            where = None
+            for i in range(len(loc), -1, -1):
+                if loc[:i] in doc.where:
+                    where = doc.where[loc[:i]]
+                    break
+            where = where or default_source
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                allowed = _model_fields_at(loc[:-1])
+                hint = difflib.get_close_matches(loc[-1], allowed, n=1)
+                dym = f"; did you mean '{hint[0]}'?" if hint else ""
+                msg = f"unknown key{dym} (allowed here: {', '.join(allowed)})" if allowed else "unknown key"
+            elif err["type"] == "literal_error" and len(loc) and loc[-1] not in ("mode",):
+                msg = f"{msg} (got {_describe_input(err.get('input'))})"
+            elif "input" in err and err["type"] not in ("missing",) and not isinstance(err.get("input"), dict):
+                msg = f"{msg} (got {_describe_input(err['input'])})"
+            path = _fmt_path(loc) if loc else ""
+            # model-level validators report their own key path in the message
+            messages.append(f"{where}: {path + ': ' if path else ''}{msg}")
+        raise ScenarioError(messages) from None
+
+
+def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Load, merge, override and validate a scenario.
+
+    Args:
+        ref: A scenario file path or a packaged scenario name (see ``govsim scenarios``).
+        overrides: ``key.path=value`` strings applied after the file.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: with every problem found, each located as ``file:line: key.path: ...``.
+    """
+    path = resolve_scenario_ref(str(ref))
+    doc = load_document(path)
+    problems: list[str] = []
+    for o in overrides:
+        try:
+            doc = _merge(doc, parse_override(o))
+        except ScenarioError as exc:
+            problems.extend(exc.messages)
+    if problems:
+        raise ScenarioError(problems)
+    if not doc.where.get(("name",), "").startswith(f"{path}:"):
+        doc.data["name"] = path.stem
+    return validate(doc, str(path))
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate a plain dict as a scenario (``extends`` is honoured)."""
+    data = copy.deepcopy(data)
+    parent_ref = data.pop("extends", None)
+    doc = Located(data, {})
+    if parent_ref is not None:
+        doc = _merge(load_document(resolve_scenario_ref(parent_ref)), doc)
+    return validate(doc, source)
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The fully resolved scenario as plain data (JSON/YAML-safe)."""
+    return scenario.model_dump(mode="json")
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML text."""
+    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True)
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    """A stable hash of the resolved scenario (canonical JSON)."""
+    canon = json.dumps(scenario_to_dict(scenario), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def check_parameter_path(dotted: str) -> None:
+    """Check that a dotted path names a scalar parameter of the schema (used by experiments).
+
+    Raises:
+        ScenarioError: naming the bad part and the allowed keys there.
+    """
+    parts = dotted.split(".")
+    base = scenario_to_dict(Scenario())
+    cur: Any = base
+    for i, p in enumerate(parts):
+        if not isinstance(cur, dict) or p not in cur:
+            allowed = list(cur) if isinstance(cur, dict) else []
+            allowed = allowed or _model_fields_at(tuple(parts[:i]))
+            hint = difflib.get_close_matches(p, allowed, n=1)
+            dym = f"; did you mean '{hint[0]}'?" if hint else ""
+            raise ScenarioError([f"{dotted}: '{p}' is not a scenario key here{dym}"])
+        cur = cur[p]
