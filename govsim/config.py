@@ -18,6 +18,7 @@ import copy
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,9 @@ from govsim.schema import Scenario
 
 MAX_YAML_NODES = 200_000
 """Refuse documents that expand (through aliases) to more nodes than this."""
+
+MAX_YAML_DEPTH = 64
+"""Refuse documents nested deeper than this (deep nesting or a recursive alias)."""
 
 MAX_EXTENDS_DEPTH = 16
 ALLOWED_TAGS = {
@@ -81,6 +85,10 @@ def parse_yaml(text: str, source: str) -> Located:
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ScenarioError(
+            [f"{source}: document nested too deeply to parse; refused"]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}" if mark is not None else "?"
@@ -94,6 +102,11 @@ def parse_yaml(text: str, source: str) -> Located:
 
     def build(n: yaml.Node, path: Path_) -> Any:
         budget[0] -= 1
+        if len(path) > MAX_YAML_DEPTH:
+            raise ScenarioError(
+                [f"{source}:{n.start_mark.line + 1}: document nested deeper than {MAX_YAML_DEPTH} levels "
+                 "(a recursive alias?); refused"]
+            )
         if budget[0] < 0:
             raise ScenarioError(
                 [f"{source}:{n.start_mark.line + 1}: document expands to more than {MAX_YAML_NODES} nodes "
@@ -239,7 +252,11 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
 def _model_fields_at(path: tuple[Any, ...]) -> list[str]:
     """Names allowed at a key path of the schema (for did-you-mean)."""
     model: Any = Scenario
+    at_dict_key = False
     for p in path:
+        if at_dict_key:  # p is a key of a dict-valued field (e.g. a category name): no lookup
+            at_dict_key = False
+            continue
         if isinstance(model, type) and issubclass(model, BaseModel):
             f = model.model_fields.get(str(p))
             if f is None:
@@ -251,6 +268,7 @@ def _model_fields_at(path: tuple[Any, ...]) -> list[str]:
         origin = getattr(ann, "__origin__", None)
         if origin is dict and len(args) == 2:
             model = args[1]
+            at_dict_key = True
             continue
         model = ann
     if isinstance(model, type) and issubclass(model, BaseModel):
@@ -275,13 +293,17 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
         messages = []
         for err in exc.errors(include_url=False):
             loc = tuple(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            # a model-level validator names the offending key path at the start of its message
+            # ("categories.x.owners: ..."): use it to find the line
+            named = re.match(r"([A-Za-z_][\w.]*)(?=: | must )", msg) if err["type"] == "value_error" else None
+            full = (*loc, *named.group(1).split(".")) if named else loc
             where = None
-            for i in range(len(loc), -1, -1):
-                if loc[:i] in doc.where:
-                    where = doc.where[loc[:i]]
+            for i in range(len(full), -1, -1):
+                if full[:i] in doc.where:
+                    where = doc.where[full[:i]]
                     break
             where = where or default_source
-            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 allowed = _model_fields_at(loc[:-1])
                 hint = difflib.get_close_matches(loc[-1], allowed, n=1)
@@ -320,7 +342,8 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
             problems.extend(exc.messages)
     if problems:
         raise ScenarioError(problems)
-    if not doc.where.get(("name",), "").startswith(f"{path}:"):
+    name_from = doc.where.get(("name",), "")
+    if not (name_from.startswith(f"{path}:") or name_from.startswith("--set ")):
         doc.data["name"] = path.stem
     return validate(doc, str(path))
 
