@@ -1,0 +1,200 @@
+"""Figures of a run: ``dashboard.png``, the main metrics over time on one page.
+
+The dashboard is a grid of panels. The first panels are fixed (responsiveness, digital suspension,
+backlog, trust and efficacy, satisfaction, intake, officials); each plots whichever of its metrics
+the time series has, and a panel none of whose metrics exist is left out. Every other numeric
+column is then plotted too, grouped by name prefix, so the dashboard keeps up as metrics are added
+to :mod:`govsim.metrics` without touching this module.
+
+Drawing uses Matplotlib's object API with the Agg canvas (no pyplot, no display, no global state).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One dashboard panel: a title, the metric columns it shows (glob patterns) and a y label."""
+
+    title: str
+    patterns: tuple[str, ...]
+    ylabel: str = ""
+    share: bool = False
+    """Values are shares in [0, 1]: fix the y axis to that range."""
+
+
+MAIN_PANELS: tuple[Panel, ...] = (
+    Panel(
+        "Responsiveness",
+        ("closure_rate", "real_resolution_rate", "on_time_closure_rate", "response_rate"),
+        "share of cases",
+        share=True,
+    ),
+    Panel(
+        "Digital suspension (数字悬浮)",
+        ("dsi", "closure_gap", "satisfaction_inflation", "formalism_burden", "voice_gap"),
+        "index in [0, 1]",
+        share=True,
+    ),
+    Panel("Backlog", ("backlog", "backlog_*", "open_cases"), "open cases"),
+    Panel(
+        "Trust and efficacy",
+        ("trust", "trust_mean", "efficacy", "efficacy_mean"),
+        "mean in [0, 1]",
+        share=True,
+    ),
+    Panel(
+        "Satisfaction",
+        ("reported_satisfaction", "true_satisfaction", "satisfaction*"),
+        "share satisfied",
+        share=True,
+    ),
+    Panel("Intake by channel", ("intake_*",), "contacts per day"),
+    Panel(
+        "Grassroots officials",
+        ("workload*", "burnout*", "official_*"),
+        "",
+    ),
+)
+"""The fixed panels, in order. Patterns use shell-style wildcards (``fnmatch``)."""
+
+MAX_LINES = 8
+"""Most lines drawn in one panel; further columns of a group go to another panel."""
+
+MAX_PANELS = 24
+"""Most panels on one dashboard; metrics beyond that are named in a footnote."""
+
+NCOLS = 3
+
+
+def _numeric_columns(frame: pd.DataFrame) -> list[str]:
+    """Metric columns worth plotting: numeric (not bool), not the day, not all missing."""
+    out = []
+    for col in frame.columns:
+        if col == "day":
+            continue
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if s.isna().all():
+            continue
+        out.append(str(col))
+    return out
+
+
+def _chunks(cols: Sequence[str], size: int) -> list[list[str]]:
+    return [list(cols[i : i + size]) for i in range(0, len(cols), size)]
+
+
+def plan_panels(columns: Sequence[str]) -> tuple[list[tuple[Panel, list[str]]], list[str]]:
+    """Decide which columns go in which panel.
+
+    Args:
+        columns: The plottable metric columns, in time-series order.
+
+    Returns:
+        The panels with their columns, and the columns left out for lack of room.
+    """
+    remaining = list(columns)
+    planned: list[tuple[Panel, list[str]]] = []
+    for panel in MAIN_PANELS:
+        cols: list[str] = []
+        for pattern in panel.patterns:
+            cols += [c for c in remaining if fnmatch.fnmatchcase(c, pattern) and c not in cols]
+        if not cols:
+            continue
+        remaining = [c for c in remaining if c not in cols]
+        for i, chunk in enumerate(_chunks(cols, MAX_LINES)):
+            title = panel.title if i == 0 else f"{panel.title} (cont.)"
+            planned.append((Panel(title, panel.patterns, panel.ylabel, panel.share), chunk))
+    groups: dict[str, list[str]] = {}
+    for c in remaining:
+        groups.setdefault(c.split("_", 1)[0], []).append(c)
+    for prefix, cols in groups.items():
+        for chunk in _chunks(cols, MAX_LINES):
+            title = chunk[0] if len(chunk) == 1 else f"{prefix}_*"
+            planned.append((Panel(title, ()), chunk))
+    left_out = [c for _, cols in planned[MAX_PANELS:] for c in cols]
+    return planned[:MAX_PANELS], left_out
+
+
+def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
+    """Draw the dashboard of a run's time series.
+
+    Args:
+        timeseries: One row per day: a ``day`` column (else the row number is used) and one
+            column per metric.
+        title: The figure title (e.g. scenario, seed and days).
+
+    Returns:
+        A Matplotlib figure attached to an Agg canvas.
+    """
+    x = timeseries["day"] if "day" in timeseries.columns else pd.Series(range(len(timeseries)))
+    panels, left_out = plan_panels(_numeric_columns(timeseries))
+    n = max(len(panels), 1)
+    ncols = min(NCOLS, n)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(5.2 * ncols, 3.3 * nrows + 0.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    if title:
+        fig.suptitle(title, fontsize=13)
+    if not panels:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no metrics to plot", ha="center", va="center")
+        return fig
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.set_axis_off()
+            continue
+        panel, cols = panels[i]
+        for col in cols:
+            ax.plot(x, timeseries[col], linewidth=1.2, label=col)
+        ax.set_title(panel.title, fontsize=10)
+        if panel.ylabel:
+            ax.set_ylabel(panel.ylabel, fontsize=8)
+        if panel.share:
+            ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        if len(cols) > 1 or panel.title != cols[0]:
+            ax.legend(fontsize=7, loc="best", frameon=False)
+        if i // ncols == nrows - 1 or i + ncols >= len(panels):
+            ax.set_xlabel("day", fontsize=8)
+            ax.tick_params(labelbottom=True)
+    if left_out:
+        fig.text(
+            0.01,
+            0.002,
+            f"{len(left_out)} more metrics not drawn (see the time series): "
+            + ", ".join(left_out[:12])
+            + (" ..." if len(left_out) > 12 else ""),
+            fontsize=7,
+        )
+    return fig
+
+
+def save_dashboard(
+    timeseries: pd.DataFrame, path: Path, *, title: str = "", dpi: int = 110
+) -> None:
+    """Draw the dashboard and write it as PNG to ``path`` (the caller makes it atomic).
+
+    Args:
+        timeseries: The run's time series.
+        path: Where to write the PNG.
+        title: The figure title.
+        dpi: Resolution.
+    """
+    fig = dashboard_figure(timeseries, title=title)
+    fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
