@@ -205,15 +205,18 @@ def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
     if not isinstance(doc.data, dict):
         raise ScenarioError([f"{path}:1: a scenario must be a mapping of keys to values (got {type(doc.data).__name__})"])
     parent_ref = doc.data.pop("extends", None)
-    doc.where.pop(("extends",), None)
+    extends_at = doc.where.pop(("extends",), str(path))
     if parent_ref is None:
         return doc
     if not isinstance(parent_ref, str):
-        raise ScenarioError([f"{doc.where.get((), path)}: extends: expected a scenario name or path (got {parent_ref!r})"])
+        raise ScenarioError([f"{extends_at}: extends: expected a scenario name or path (got {parent_ref!r})"])
     try:
         parent_path = resolve_scenario_ref(parent_ref, relative_to=path.parent)
     except ScenarioError as exc:
-        raise ScenarioError([f"{path}: extends: {m}" for m in exc.messages]) from None
+        raise ScenarioError([f"{extends_at}: extends: {m}" for m in exc.messages]) from None
+    if parent_path.resolve() in (*_chain, rpath):
+        cycle = " -> ".join(str(p) for p in (*_chain, rpath, parent_path.resolve()))
+        raise ScenarioError([f"{extends_at}: extends cycle: {cycle}"])
     parent = load_document(parent_path, (*_chain, rpath))
     return _merge(parent, doc)
 
