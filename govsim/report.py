@@ -41,7 +41,7 @@ MAIN_PANELS: tuple[Panel, ...] = (
         share=True,
     ),
     Panel(
-        "Digital suspension (数字悬浮)",
+        "Digital suspension",
         ("dsi", "closure_gap", "satisfaction_inflation", "formalism_burden", "voice_gap"),
         "index in [0, 1]",
         share=True,

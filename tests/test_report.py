@@ -1,0 +1,76 @@
+"""Tests of the run dashboard (``dashboard.png``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+
+from govsim.report import MAX_LINES, MAX_PANELS, dashboard_figure, plan_panels, save_dashboard
+
+
+def frame(columns: list[str], days: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    data = {"day": np.arange(1, days + 1)}
+    for c in columns:
+        data[c] = rng.random(days)
+    return pd.DataFrame(data)
+
+
+def titles(planned) -> list[str]:
+    return [panel.title for panel, _ in planned]
+
+
+def test_main_panels_use_only_existing_columns() -> None:
+    planned, left_out = plan_panels(
+        ["backlog", "closure_rate", "real_resolution_rate", "trust_mean"]
+    )
+    assert titles(planned) == ["Responsiveness", "Backlog", "Trust and efficacy"]
+    assert planned[0][1] == ["closure_rate", "real_resolution_rate"]
+    assert left_out == []
+
+
+def test_unknown_metrics_are_plotted_grouped_by_prefix() -> None:
+    cols = ["closure_rate", "voice_rate_q1", "voice_rate_q2", "hotline_wait_minutes"]
+    planned, _ = plan_panels(cols)
+    placed = [c for _, cs in planned for c in cs]
+    assert sorted(placed) == sorted(cols)  # every metric is drawn exactly once
+    assert tuple(t for t in titles(planned) if t.startswith("voice")) == ("voice_*",)
+    assert "hotline_wait_minutes" in titles(planned)  # a lone metric titles its own panel
+
+
+def test_crowded_groups_split_and_excess_is_reported() -> None:
+    many = [f"m{i}_x" for i in range(MAX_PANELS + 5)]  # one panel each
+    planned, left_out = plan_panels(many)
+    assert len(planned) == MAX_PANELS
+    assert left_out == many[MAX_PANELS:]
+    wide = [f"intake_c{i}" for i in range(MAX_LINES + 1)]
+    planned, _ = plan_panels(wide)
+    assert [len(cs) for _, cs in planned] == [MAX_LINES, 1]
+
+
+def test_non_metric_columns_are_not_drawn() -> None:
+    ts = frame(["closure_rate"])
+    ts["flag"] = True
+    ts["label"] = "x"
+    ts["empty"] = np.nan
+    fig = dashboard_figure(ts, title="t")
+    drawn = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
+    assert drawn == {"closure_rate"}
+
+
+def test_save_dashboard_writes_a_png(tmp_path: Path) -> None:
+    ts = frame(["closure_rate", "real_resolution_rate", "dsi", "backlog", "trust_mean"], days=60)
+    out = tmp_path / "dashboard.png"
+    save_dashboard(ts, out, title="baseline (seed 1, 60 days)")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = mpimg.imread(out)
+    assert image.shape[0] > 200 and image.shape[1] > 400
+
+
+def test_a_timeseries_without_metrics_still_draws(tmp_path: Path) -> None:
+    out = tmp_path / "empty.png"
+    save_dashboard(pd.DataFrame({"day": [1, 2, 3]}), out)
+    assert out.stat().st_size > 0
