@@ -46,25 +46,42 @@ MAIN_PANELS: tuple[Panel, ...] = (
         "index in [0, 1]",
         share=True,
     ),
-    Panel("Backlog", ("backlog", "backlog_*", "open_cases"), "open cases"),
+    Panel("Backlog", ("backlog",), "open cases"),
+    Panel("Trust and efficacy", ("trust_mean", "efficacy_mean"), "mean in [0, 1]", share=True),
     Panel(
-        "Trust and efficacy",
-        ("trust", "trust_mean", "efficacy", "efficacy_mean"),
-        "mean in [0, 1]",
+        "Satisfaction at callback",
+        ("satisfaction_reported", "satisfaction_true"),
+        "share of rated cases",
         share=True,
     ),
+    Panel("Cases reported", ("cases_reported",), "cases per day"),
     Panel(
-        "Satisfaction",
-        ("reported_satisfaction", "true_satisfaction", "satisfaction*"),
-        "share satisfied",
+        "Intake by channel", ("channel_share_*", "consultation_share"), "share of cases", share=True
+    ),
+    Panel(
+        "Time to real resolution", ("days_to_resolution_median", "days_to_resolution_p90"), "days"
+    ),
+    Panel("Hand-offs", ("handoffs_per_case", "cross_dept_days_ratio"), "per case / ratio"),
+    Panel(
+        "Gaming and repeats",
+        ("nominal_closure_rate", "practice_*", "repeat_complaint_rate"),
+        "share / propensity",
         share=True,
     ),
-    Panel("Intake by channel", ("intake_*",), "contacts per day"),
     Panel(
         "Grassroots officials",
-        ("workload*", "burnout*", "official_*"),
-        "",
+        ("official_burnout_mean", "official_overload_share", "official_*"),
+        "share",
+        share=True,
     ),
+    Panel("Hotline", ("hotline_*",), "share of calls", share=True),
+    Panel("Voice by literacy quartile", ("voice_rate_q?",), "share of problems", share=True),
+    Panel("Voice by age group", ("voice_rate_*",), "share of problems", share=True),
+    Panel("Real resolution by literacy quartile", ("real_resolution_q?",), "share", share=True),
+    Panel("Real resolution by age group", ("real_resolution_*",), "share", share=True),
+    Panel("Satisfaction by literacy quartile", ("satisfaction_q?",), "share", share=True),
+    Panel("Satisfaction by age group", ("satisfaction_*",), "share", share=True),
+    Panel("Equity gaps (top - bottom quartile)", ("equity_gap_*",), "difference of shares"),
 )
 """The fixed panels, in order. Patterns use shell-style wildcards (``fnmatch``)."""
 
@@ -74,7 +91,7 @@ MAX_LINES = 8
 MAX_PANELS = 24
 """Most panels on one dashboard; metrics beyond that are named in a footnote."""
 
-NCOLS = 3
+NCOLS = 4
 
 
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:

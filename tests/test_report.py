@@ -33,12 +33,23 @@ def test_main_panels_use_only_existing_columns() -> None:
 
 
 def test_unknown_metrics_are_plotted_grouped_by_prefix() -> None:
-    cols = ["closure_rate", "voice_rate_q1", "voice_rate_q2", "hotline_wait_minutes"]
+    cols = ["closure_rate", "pb_turnout_q1", "pb_turnout_q2", "budget_spent"]
     planned, _ = plan_panels(cols)
     placed = [c for _, cs in planned for c in cs]
     assert sorted(placed) == sorted(cols)  # every metric is drawn exactly once
-    assert tuple(t for t in titles(planned) if t.startswith("voice")) == ("voice_*",)
-    assert "hotline_wait_minutes" in titles(planned)  # a lone metric titles its own panel
+    assert titles(planned) == [
+        "Responsiveness",
+        "pb_*",
+        "budget_spent",
+    ]  # a lone metric titles its panel
+
+
+def test_group_panels_by_literacy_and_age_do_not_swallow_each_other() -> None:
+    cols = ["voice_rate_q1", "voice_rate_q4", "voice_rate_old", "voice_rate_young", "voice_gap"]
+    planned = dict((panel.title, cs) for panel, cs in plan_panels(cols)[0])
+    assert planned["Voice by literacy quartile"] == ["voice_rate_q1", "voice_rate_q4"]
+    assert planned["Voice by age group"] == ["voice_rate_old", "voice_rate_young"]
+    assert planned["Digital suspension"] == ["voice_gap"]
 
 
 def test_crowded_groups_split_and_excess_is_reported() -> None:
