@@ -86,9 +86,7 @@ def parse_yaml(text: str, source: str) -> Located:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:
-        raise ScenarioError(
-            [f"{source}: document nested too deeply to parse; refused"]
-        ) from None
+        raise ScenarioError([f"{source}: document nested too deeply to parse; refused"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}" if mark is not None else "?"
@@ -104,18 +102,24 @@ def parse_yaml(text: str, source: str) -> Located:
         budget[0] -= 1
         if len(path) > MAX_YAML_DEPTH:
             raise ScenarioError(
-                [f"{source}:{n.start_mark.line + 1}: document nested deeper than {MAX_YAML_DEPTH} levels "
-                 "(a recursive alias?); refused"]
+                [
+                    f"{source}:{n.start_mark.line + 1}: document nested deeper than {MAX_YAML_DEPTH} levels "
+                    "(a recursive alias?); refused"
+                ]
             )
         if budget[0] < 0:
             raise ScenarioError(
-                [f"{source}:{n.start_mark.line + 1}: document expands to more than {MAX_YAML_NODES} nodes "
-                 "(an alias bomb?); refused"]
+                [
+                    f"{source}:{n.start_mark.line + 1}: document expands to more than {MAX_YAML_NODES} nodes "
+                    "(an alias bomb?); refused"
+                ]
             )
         if n.tag not in ALLOWED_TAGS:
             raise ScenarioError(
-                [f"{source}:{n.start_mark.line + 1}: {_fmt_path(path)}: tag '{n.tag}' is not allowed "
-                 "(scenario files hold plain data only)"]
+                [
+                    f"{source}:{n.start_mark.line + 1}: {_fmt_path(path)}: tag '{n.tag}' is not allowed "
+                    "(scenario files hold plain data only)"
+                ]
             )
         if isinstance(n, yaml.MappingNode):
             out: dict[str, Any] = {}
@@ -124,11 +128,15 @@ def parse_yaml(text: str, source: str) -> Located:
                 key = build(k, path)
                 if not isinstance(key, str):
                     raise ScenarioError(
-                        [f"{source}:{k.start_mark.line + 1}: {_fmt_path(path)}: keys must be text (got {key!r})"]
+                        [
+                            f"{source}:{k.start_mark.line + 1}: {_fmt_path(path)}: keys must be text (got {key!r})"
+                        ]
                     )
                 if key in out:
                     raise ScenarioError(
-                        [f"{source}:{k.start_mark.line + 1}: {_fmt_path((*path, key))}: duplicate key"]
+                        [
+                            f"{source}:{k.start_mark.line + 1}: {_fmt_path((*path, key))}: duplicate key"
+                        ]
                     )
                 where[(*path, key)] = f"{source}:{k.start_mark.line + 1}"
                 out[key] = build(v, (*path, key))
@@ -169,7 +177,9 @@ def resolve_scenario_ref(ref: str, relative_to: Path | None = None) -> Path:
     hint = difflib.get_close_matches(name, list(packaged), n=1)
     dym = f"; did you mean '{hint[0]}'?" if hint else ""
     raise ScenarioError(
-        [f"{ref}: no such file, and not a packaged scenario (packaged: {', '.join(sorted(packaged))}){dym}"]
+        [
+            f"{ref}: no such file, and not a packaged scenario (packaged: {', '.join(sorted(packaged))}){dym}"
+        ]
     )
 
 
@@ -203,13 +213,19 @@ def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
         raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
     doc = parse_yaml(text, str(path))
     if not isinstance(doc.data, dict):
-        raise ScenarioError([f"{path}:1: a scenario must be a mapping of keys to values (got {type(doc.data).__name__})"])
+        raise ScenarioError(
+            [
+                f"{path}:1: a scenario must be a mapping of keys to values (got {type(doc.data).__name__})"
+            ]
+        )
     parent_ref = doc.data.pop("extends", None)
     extends_at = doc.where.pop(("extends",), str(path))
     if parent_ref is None:
         return doc
     if not isinstance(parent_ref, str):
-        raise ScenarioError([f"{extends_at}: extends: expected a scenario name or path (got {parent_ref!r})"])
+        raise ScenarioError(
+            [f"{extends_at}: extends: expected a scenario name or path (got {parent_ref!r})"]
+        )
     try:
         parent_path = resolve_scenario_ref(parent_ref, relative_to=path.parent)
     except ScenarioError as exc:
@@ -299,7 +315,11 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
             msg = err["msg"].removeprefix("Value error, ")
             # a model-level validator names the offending key path at the start of its message
             # ("categories.x.owners: ..."): use it to find the line
-            named = re.match(r"([A-Za-z_][\w.]*)(?=: | must )", msg) if err["type"] == "value_error" else None
+            named = (
+                re.match(r"([A-Za-z_][\w.]*)(?=: | must )", msg)
+                if err["type"] == "value_error"
+                else None
+            )
             full = (*loc, *named.group(1).split(".")) if named else loc
             where = None
             for i in range(len(full), -1, -1):
@@ -311,10 +331,18 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
                 allowed = _model_fields_at(loc[:-1])
                 hint = difflib.get_close_matches(loc[-1], allowed, n=1)
                 dym = f"; did you mean '{hint[0]}'?" if hint else ""
-                msg = f"unknown key{dym} (allowed here: {', '.join(allowed)})" if allowed else "unknown key"
+                msg = (
+                    f"unknown key{dym} (allowed here: {', '.join(allowed)})"
+                    if allowed
+                    else "unknown key"
+                )
             elif err["type"] == "literal_error" and len(loc) and loc[-1] not in ("mode",):
                 msg = f"{msg} (got {_describe_input(err.get('input'))})"
-            elif "input" in err and err["type"] not in ("missing",) and not isinstance(err.get("input"), dict):
+            elif (
+                "input" in err
+                and err["type"] not in ("missing",)
+                and not isinstance(err.get("input"), dict)
+            ):
                 msg = f"{msg} (got {_describe_input(err['input'])})"
             path = _fmt_path(loc) if loc else ""
             # model-level validators report their own key path in the message

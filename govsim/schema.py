@@ -20,7 +20,12 @@ AGE_GROUPS: tuple[str, ...] = ("young", "middle", "old")
 URGENCY_CLASSES: tuple[str, ...] = ("urgent", "utility", "general", "complex")
 """Urgency classes of the Beijing service standard (2 h, 24 h, 7 days, 15 days)."""
 
-PRACTICES: tuple[str, ...] = ("nominal_closure", "satisfaction_pressure", "persuade_withdrawal", "extra_traces")
+PRACTICES: tuple[str, ...] = (
+    "nominal_closure",
+    "satisfaction_pressure",
+    "persuade_withdrawal",
+    "extra_traces",
+)
 """Gaming practices a unit may adopt besides real solving (see govsim.platform.assessment)."""
 
 INDICATORS: tuple[str, ...] = (
@@ -63,16 +68,24 @@ class CitySpec(Section):
     """City structure: districts -> streets (街道) -> communities (社区) -> grids (网格)."""
 
     districts: int = P(2, "districts", "Number of districts (区).", ge=1, le=100)
-    streets_per_district: int = P(3, "streets", "Streets and towns (街道/乡镇) per district.", ge=1, le=100)
-    communities_per_street: int = P(4, "communities", "Communities (社区) per street.", ge=1, le=200)
-    grids_per_community: int = P(3, "grids", "Grids (网格) per community; one grid worker each.", ge=1, le=50)
+    streets_per_district: int = P(
+        3, "streets", "Streets and towns (街道/乡镇) per district.", ge=1, le=100
+    )
+    communities_per_street: int = P(
+        4, "communities", "Communities (社区) per street.", ge=1, le=200
+    )
+    grids_per_community: int = P(
+        3, "grids", "Grids (网格) per community; one grid worker each.", ge=1, le=50
+    )
 
 
 class LiteracySpec(Section):
     """Digital literacy of one age group: a Beta distribution given by mean and concentration."""
 
     mean: float = P(0.5, "1", "Mean digital literacy in [0,1].", ge=0.01, le=0.99)
-    concentration: float = P(4.0, "1", "Beta concentration (a+b); larger is less spread.", gt=0.1, le=1000)
+    concentration: float = P(
+        4.0, "1", "Beta concentration (a+b); larger is less spread.", gt=0.1, le=1000
+    )
 
 
 def _default_literacy() -> dict[str, LiteracySpec]:
@@ -88,7 +101,9 @@ def _default_literacy() -> dict[str, LiteracySpec]:
 class PopulationSpec(Section):
     """Citizens: their number, ages, digital literacy and starting attitudes."""
 
-    citizens: int = P(10_000, "citizens", "Number of citizens (residents) simulated.", ge=1, le=20_000_000)
+    citizens: int = P(
+        10_000, "citizens", "Number of citizens (residents) simulated.", ge=1, le=20_000_000
+    )
     age_shares: dict[Literal["young", "middle", "old"], Share] = P(
         {"young": 0.38, "middle": 0.36, "old": 0.26},
         "1",
@@ -98,13 +113,23 @@ class PopulationSpec(Section):
         _default_literacy(), "1", "Digital-literacy distribution per age group."
     )
     literacy_training_rate: float = P(
-        0.0, "1/year", "Yearly gain in literacy from training programmes, applied as a daily drift.", ge=0, le=1
+        0.0,
+        "1/year",
+        "Yearly gain in literacy from training programmes, applied as a daily drift.",
+        ge=0,
+        le=1,
     )
     trust_mean: float = P(0.55, "1", "Mean initial trust in government, in [0,1].", ge=0, le=1)
     efficacy_mean: float = P(0.5, "1", "Mean initial political efficacy, in [0,1].", ge=0, le=1)
-    attitude_spread: float = P(0.15, "1", "Standard deviation of initial trust and efficacy.", ge=0, le=0.5)
-    network_degree: int = P(6, "ties", "Neighbour ties per citizen in the word-of-mouth network.", ge=0, le=50)
-    long_tie_share: float = P(0.05, "1", "Share of ties rewired to random citizens citywide (long ties).", ge=0, le=1)
+    attitude_spread: float = P(
+        0.15, "1", "Standard deviation of initial trust and efficacy.", ge=0, le=0.5
+    )
+    network_degree: int = P(
+        6, "ties", "Neighbour ties per citizen in the word-of-mouth network.", ge=0, le=50
+    )
+    long_tie_share: float = P(
+        0.05, "1", "Share of ties rewired to random citizens citywide (long ties).", ge=0, le=1
+    )
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> PopulationSpec:
@@ -120,27 +145,73 @@ class PopulationSpec(Section):
 class CitizenBehaviourSpec(Section):
     """Citizens' rules: voice or silence, channel choice, learning from experience, word of mouth."""
 
-    voice_base: float = P(0.2, "logit", "Intercept of the voice (report) decision.", ge=-10, le=10)
-    voice_efficacy_weight: float = P(2.0, "logit/unit", "Weight of political efficacy on voice.", ge=0, le=20)
-    voice_trust_weight: float = P(1.0, "logit/unit", "Weight of trust in government on voice.", ge=0, le=20)
-    voice_severity_weight: float = P(2.0, "logit/unit", "Weight of problem severity on voice.", ge=0, le=20)
-    voice_cost_weight: float = P(2.5, "logit/unit", "Weight of the cheapest channel's cost against voice.", ge=0, le=20)
+    voice_base: float = P(-0.9, "logit", "Intercept of the voice (report) decision.", ge=-10, le=10)
+    voice_efficacy_weight: float = P(
+        2.0, "logit/unit", "Weight of political efficacy on voice.", ge=0, le=20
+    )
+    voice_trust_weight: float = P(
+        1.0, "logit/unit", "Weight of trust in government on voice.", ge=0, le=20
+    )
+    voice_severity_weight: float = P(
+        2.0, "logit/unit", "Weight of problem severity on voice.", ge=0, le=20
+    )
+    voice_cost_weight: float = P(
+        2.5, "logit/unit", "Weight of the cheapest channel's cost against voice.", ge=0, le=20
+    )
     app_literacy_threshold: float = P(
         0.3, "1", "Literacy below which a citizen cannot use the app at all.", ge=0, le=1
     )
-    channel_choice_sharpness: float = P(4.0, "1/cost", "Logit sharpness of channel choice.", ge=0, le=50)
-    hotline_base_cost: float = P(0.35, "cost", "Cost of calling the hotline with no waiting.", ge=0, le=5)
-    hotline_wait_cost_per_minute: float = P(0.05, "cost/min", "Extra cost per minute of expected wait.", ge=0, le=5)
-    offline_cost: float = P(0.55, "cost", "Cost of going to the community centre or grid worker.", ge=0, le=5)
-    assisted_cost: float = P(0.3, "cost", "Cost of being helped to file by a worker or volunteer.", ge=0, le=5)
+    channel_choice_sharpness: float = P(
+        4.0, "1/cost", "Logit sharpness of channel choice.", ge=0, le=50
+    )
+    hotline_base_cost: float = P(
+        0.35, "cost", "Cost of calling the hotline with no waiting.", ge=0, le=5
+    )
+    hotline_wait_cost_per_minute: float = P(
+        0.05, "cost/min", "Extra cost per minute of expected wait.", ge=0, le=5
+    )
+    offline_cost: float = P(
+        0.55, "cost", "Cost of going to the community centre or grid worker.", ge=0, le=5
+    )
+    assisted_cost: float = P(
+        0.3, "cost", "Cost of being helped to file by a worker or volunteer.", ge=0, le=5
+    )
     trust_learning_rate: float = P(0.15, "1", "Weight of a new experience in trust.", ge=0, le=1)
-    efficacy_learning_rate: float = P(0.1, "1", "Weight of a new experience in efficacy.", ge=0, le=1)
-    word_of_mouth: float = P(0.02, "1/day", "Daily pull of trust and efficacy toward neighbours' mean.", ge=0, le=1)
+    efficacy_learning_rate: float = P(
+        0.1, "1", "Weight of a new experience in efficacy.", ge=0, le=1
+    )
+    word_of_mouth: float = P(
+        0.02, "1/day", "Daily pull of trust and efficacy toward neighbours' mean.", ge=0, le=1
+    )
     refile_propensity: float = P(
-        0.6, "1", "Probability scale of re-filing an unsolved 'closed' case (times efficacy).", ge=0, le=1
+        0.6,
+        "1",
+        "Probability scale of re-filing an unsolved 'closed' case (times efficacy).",
+        ge=0,
+        le=1,
+    )
+    late_solved_value: float = P(
+        0.6,
+        "1",
+        "Experience value of a problem solved after its deadline (1 = on time).",
+        ge=0,
+        le=1,
+    )
+    satisfied_if_solved: float = P(
+        0.95, "1", "Chance a citizen is truly satisfied with a case solved on time.", ge=0, le=1
+    )
+    satisfied_if_late: float = P(
+        0.7, "1", "Chance a citizen is truly satisfied with a case solved late.", ge=0, le=1
+    )
+    satisfied_if_unsolved: float = P(
+        0.1, "1", "Chance a citizen is truly satisfied with a case closed unsolved.", ge=0, le=1
     )
     pressure_trust_cost: float = P(
-        0.05, "1", "Trust lost when a citizen is pressed for a good rating or to withdraw.", ge=0, le=1
+        0.05,
+        "1",
+        "Trust lost when a citizen is pressed for a good rating or to withdraw.",
+        ge=0,
+        le=1,
     )
 
 
@@ -149,36 +220,70 @@ class ChannelsSpec(Section):
 
     app: bool = P(True, "switch", "App / mini-program intake is open.")
     hotline: bool = P(True, "switch", "Hotline 12345 intake is open.")
-    offline: bool = P(True, "switch", "Offline intake (community service centre, grid worker) is open.")
-    assisted: bool = P(True, "switch", "Assisted reporting (帮办代办) by grid workers and volunteers is open.")
-    app_usability: float = P(0.6, "1", "Usability of the app; lowers its cost for everyone.", ge=0, le=1)
-    hotline_operators: int = P(6, "operators", "Hotline operators on duty over a day.", ge=0, le=100_000)
-    hotline_calls_per_operator: float = P(
-        90.0, "calls/operator-day", "Calls one operator can answer in a day (80-100 in Beijing).", gt=0, le=10_000
+    offline: bool = P(
+        True, "switch", "Offline intake (community service centre, grid worker) is open."
     )
-    hotline_answer_standard_s: float = P(15.0, "s", "Answer-time standard (15 s in Beijing).", gt=0, le=3600)
-    hotline_patience_minutes: float = P(3.0, "min", "Mean patience of a waiting caller before abandoning.", gt=0, le=600)
+    assisted: bool = P(
+        True, "switch", "Assisted reporting (帮办代办) by grid workers and volunteers is open."
+    )
+    app_usability: float = P(
+        0.6, "1", "Usability of the app; lowers its cost for everyone.", ge=0, le=1
+    )
+    hotline_operators: int = P(
+        6, "operators", "Hotline operators on duty over a day.", ge=0, le=100_000
+    )
+    hotline_calls_per_operator: float = P(
+        90.0,
+        "calls/operator-day",
+        "Calls one operator can answer in a day (80-100 in Beijing).",
+        gt=0,
+        le=10_000,
+    )
+    hotline_answer_standard_s: float = P(
+        15.0, "s", "Answer-time standard (15 s in Beijing).", gt=0, le=3600
+    )
+    hotline_patience_minutes: float = P(
+        3.0, "min", "Mean patience of a waiting caller before abandoning.", gt=0, le=600
+    )
     volunteers_per_community: float = P(
-        2.0, "volunteers", "Party-member volunteers per community available for assisted reporting.", ge=0, le=1000
+        2.0,
+        "volunteers",
+        "Party-member volunteers per community available for assisted reporting.",
+        ge=0,
+        le=1000,
     )
     assisted_reach: float = P(
-        0.5, "1", "Chance a citizen who would need help is within reach of a helper on a given day.", ge=0, le=1
+        0.5,
+        "1",
+        "Chance a citizen who would need help is within reach of a helper on a given day.",
+        ge=0,
+        le=1,
     )
 
 
 class CategorySpec(Section):
     """A case category: how often it arises, who owns it, how hard it is."""
 
-    rate: float = P(0.0003, "problems/citizen-day", "Arrival rate of this problem per citizen-day.", ge=0, le=1)
+    rate: float = P(
+        0.0003, "problems/citizen-day", "Arrival rate of this problem per citizen-day.", ge=0, le=1
+    )
     old_rate_multiplier: float = P(1.0, "1", "Rate multiplier for citizens aged 60+.", ge=0, le=20)
     consultation: bool = P(False, "switch", "A consultation: answered at intake, never dispatched.")
-    owners: list[str] = P([], "departments", "Owning units: department names, 'community' or 'street'.")
-    effort_hours: float = P(3.0, "staff-hours", "Mean effort per owner (exponential).", gt=0, le=1000)
+    owners: list[str] = P(
+        [], "departments", "Owning units: department names, 'community' or 'street'."
+    )
+    effort_hours: float = P(
+        3.0, "staff-hours", "Mean effort per owner (exponential).", gt=0, le=1000
+    )
     urgency: Literal["urgent", "utility", "general", "complex"] = P(
         "general", "class", "Urgency class; sets the deadline (closed_loop.deadline_hours)."
     )
-    severity: float = P(0.5, "1", "How much the problem matters to the citizen, in [0,1].", ge=0, le=1)
-    offline_suited: bool = P(False, "switch", "Better handled face to face (disputes, elderly care).")
+    severity: float = P(
+        0.5, "1", "How much the problem matters to the citizen, in [0,1].", ge=0, le=1
+    )
+    offline_suited: bool = P(
+        False, "switch", "Better handled face to face (disputes, elderly care)."
+    )
     unsolvable_share: float = P(0.05, "1", "Share of cases no effort can truly solve.", ge=0, le=1)
 
 
@@ -187,33 +292,68 @@ def _default_categories() -> dict[str, CategorySpec]:
     # Rates: total ~0.0045 problems/citizen-day; with a voice rate near 0.65 that is ~0.003
     # contacts/citizen-day, the Beijing 2025 scale; consultations are ~55% of them.
     return {
-        "consultation": C(rate=0.0025, consultation=True, owners=[], effort_hours=0.1, severity=0.3),
+        "consultation": C(
+            rate=0.0025, consultation=True, owners=[], effort_hours=0.1, severity=0.3
+        ),
         "sanitation": C(rate=0.0004, owners=["urban_management"], effort_hours=2.0, severity=0.4),
         "municipal_facilities": C(rate=0.0003, owners=["housing"], effort_hours=4.0, severity=0.5),
-        "noise": C(rate=0.00025, owners=["environment"], effort_hours=2.5, severity=0.5, unsolvable_share=0.15),
+        "noise": C(
+            rate=0.00025,
+            owners=["environment"],
+            effort_hours=2.5,
+            severity=0.5,
+            unsolvable_share=0.15,
+        ),
         "property_management": C(rate=0.0003, owners=["community"], effort_hours=3.0, severity=0.5),
         "neighbour_dispute": C(
-            rate=0.0002, owners=["community"], effort_hours=4.0, severity=0.6, offline_suited=True, unsolvable_share=0.2
+            rate=0.0002,
+            owners=["community"],
+            effort_hours=4.0,
+            severity=0.6,
+            offline_suited=True,
+            unsolvable_share=0.2,
         ),
         "elderly_services": C(
-            rate=0.00008, old_rate_multiplier=4.0, owners=["civil_affairs"], effort_hours=3.0, severity=0.7,
+            rate=0.00008,
+            old_rate_multiplier=4.0,
+            owners=["civil_affairs"],
+            effort_hours=3.0,
+            severity=0.7,
             offline_suited=True,
         ),
-        "utilities": C(rate=0.00012, owners=["water"], effort_hours=2.0, urgency="utility", severity=0.8),
-        "illegal_construction": C(
-            rate=0.00005, owners=["urban_management", "housing", "market_regulation"], effort_hours=6.0,
-            urgency="complex", severity=0.6, unsolvable_share=0.15,
+        "utilities": C(
+            rate=0.00012, owners=["water"], effort_hours=2.0, urgency="utility", severity=0.8
         ),
-        "safety_hazard": C(rate=0.00003, owners=["street"], effort_hours=2.0, urgency="urgent", severity=0.95),
+        "illegal_construction": C(
+            rate=0.00005,
+            owners=["urban_management", "housing", "market_regulation"],
+            effort_hours=6.0,
+            urgency="complex",
+            severity=0.6,
+            unsolvable_share=0.15,
+        ),
+        "safety_hazard": C(
+            rate=0.00003, owners=["street"], effort_hours=2.0, urgency="urgent", severity=0.95
+        ),
     }
 
 
 class DepartmentSpec(Section):
     """A functional department (条)."""
 
-    staff: int = P(3, "staff", "Case-handling staff (servers) at each copy of the department.", ge=1, le=100_000)
-    level: Literal["city", "district"] = P("district", "level", "One copy for the city, or one per district.")
-    vertical: bool = P(False, "switch", "Vertically managed (垂直管理): feels local assessment less.")
+    staff: int = P(
+        3,
+        "staff",
+        "Case-handling staff (servers) at each copy of the department.",
+        ge=1,
+        le=100_000,
+    )
+    level: Literal["city", "district"] = P(
+        "district", "level", "One copy for the city, or one per district."
+    )
+    vertical: bool = P(
+        False, "switch", "Vertically managed (垂直管理): feels local assessment less."
+    )
 
 
 def _default_departments() -> dict[str, DepartmentSpec]:
@@ -232,52 +372,117 @@ def _default_departments() -> dict[str, DepartmentSpec]:
 class OfficialsSpec(Section):
     """Grassroots officials (网格员, 社区工作者, 街道干部): time budgets, data work, burnout."""
 
-    community_workers: int = P(3, "officials", "Case-handling workers per community (besides grid workers).", ge=1, le=1000)
+    community_workers: int = P(
+        3, "officials", "Case-handling workers per community (besides grid workers).", ge=1, le=1000
+    )
     street_officials: int = P(3, "officials", "Case-handling officials per street.", ge=1, le=1000)
     hours_per_day: float = P(8.0, "h/day", "Working hours of an official per day.", gt=0, le=24)
-    patrol_share: float = P(0.2, "1", "Target share of a grid worker's day spent on patrol (主动发现).", ge=0, le=1)
+    routine_share: float = P(
+        0.5,
+        "1",
+        "Share of the working day taken by duties outside the platform (meetings, inspections).",
+        ge=0,
+        le=0.95,
+    )
+    patrol_share: float = P(
+        0.2, "1", "Target share of a grid worker's day spent on patrol (主动发现).", ge=0, le=1
+    )
     patrol_discovery_per_hour: float = P(
-        0.05, "problems/h", "Problems discovered per patrol hour per grid (before silence).", ge=0, le=100
+        0.05,
+        "problems/h",
+        "Problems discovered per patrol hour per grid (before silence).",
+        ge=0,
+        le=100,
     )
     entry_minutes_per_transition: float = P(
-        4.0, "min", "Platform data entry per recorded case transition, per app.", ge=0, le=600
+        5.0, "min", "Platform data entry per recorded case transition, per app.", ge=0, le=600
     )
     reporting_minutes_per_indicator: float = P(
-        3.0, "min/day", "Daily reporting per assessed indicator per official.", ge=0, le=600
+        10.0, "min/day", "Daily reporting per assessed indicator per official.", ge=0, le=600
     )
-    trace_minutes: float = P(30.0, "min/day", "Check-ins and photos per official per day when traces are assessed.", ge=0, le=600)
-    apps: int = P(1, "apps", "Number of apps officials must report the same work to (duplicate reporting).", ge=1, le=20)
-    burnout_rate: float = P(0.05, "1/day", "Burnout growth per day per unit of overload.", ge=0, le=1)
-    recovery_rate: float = P(0.02, "1/day", "Burnout recovery per day when not overloaded.", ge=0, le=1)
-    burnout_capacity_loss: float = P(0.5, "1", "Share of capacity lost at full burnout.", ge=0, le=1)
+    trace_minutes: float = P(
+        30.0,
+        "min/day",
+        "Check-ins and photos per official per day when traces are assessed.",
+        ge=0,
+        le=600,
+    )
+    apps: int = P(
+        2,
+        "apps",
+        "Number of apps officials must report the same work to (duplicate reporting).",
+        ge=1,
+        le=20,
+    )
+    burnout_rate: float = P(
+        0.05, "1/day", "Burnout growth per day per unit of overload.", ge=0, le=1
+    )
+    recovery_rate: float = P(
+        0.02, "1/day", "Burnout recovery per day when not overloaded.", ge=0, le=1
+    )
+    burnout_capacity_loss: float = P(
+        0.5, "1", "Share of capacity lost at full burnout.", ge=0, le=1
+    )
 
 
 class DispatchSpec(Section):
     """Dispatch across departments and streets (条块): fragmented or unified, and its switches."""
 
     mode: Literal["fragmented", "unified"] = P(
-        "fragmented", "mode", "fragmented: territory first (属地管理), hand to hand; unified: a command centre (一网统管)."
+        "fragmented",
+        "mode",
+        "fragmented: territory first (属地管理), hand to hand; unified: a command centre (一网统管).",
     )
-    data_sharing: float = P(0.3, "1", "Data sharing across departments; lowers misrouting and delays.", ge=0, le=1)
-    classification_accuracy: float = P(0.85, "1", "Probability intake classifies a case correctly.", ge=0, le=1)
-    handoff_days: float = P(1.0, "days", "Mean delay of one hand-off between units at zero data sharing.", ge=0, le=60)
+    data_sharing: float = P(
+        0.3, "1", "Data sharing across departments; lowers misrouting and delays.", ge=0, le=1
+    )
+    classification_accuracy: float = P(
+        0.85, "1", "Probability intake classifies a case correctly.", ge=0, le=1
+    )
+    handoff_days: float = P(
+        1.0, "days", "Mean delay of one hand-off between units at zero data sharing.", ge=0, le=60
+    )
     misroute_probability: float = P(
-        0.25, "1", "Probability a hand-off goes to a wrong department at zero data sharing.", ge=0, le=1
+        0.25,
+        "1",
+        "Probability a hand-off goes to a wrong department at zero data sharing.",
+        ge=0,
+        le=1,
     )
     return_probability: float = P(
-        0.7, "1", "Probability a wrongly routed department returns the case (退单) rather than sitting on it.", ge=0, le=1
+        0.7,
+        "1",
+        "Probability a wrongly routed department returns the case (退单) rather than sitting on it.",
+        ge=0,
+        le=1,
     )
     coordination_days: float = P(
-        3.0, "days", "Delay to convene the next owner of a multi-department case at zero data sharing.", ge=0, le=60
+        3.0,
+        "days",
+        "Delay to convene the next owner of a multi-department case at zero data sharing.",
+        ge=0,
+        le=60,
     )
     first_receiver_responsibility: bool = P(
-        False, "switch", "首接负责: the first receiver leads, may not return the case, convenes the other owners."
+        False,
+        "switch",
+        "首接负责: the first receiver leads, may not return the case, convenes the other owners.",
     )
-    district_backstop: bool = P(True, "switch", "兜底: cases with no clear owner go to the district government.")
-    summoning: bool = P(False, "switch", "吹哨报到: the street party committee summons owners of stalled cases.")
-    summon_after_days: float = P(3.0, "days", "A case open this long (or multi-department) may be summoned.", ge=0, le=60)
-    summon_response_hours: float = P(0.5, "h", "Summoned departments must respond within this time (30 min).", ge=0, le=240)
-    summons_per_street_day: float = P(2.0, "cases/day", "Summoning capacity of a street party committee.", ge=0, le=1000)
+    district_backstop: bool = P(
+        True, "switch", "兜底: cases with no clear owner go to the district government."
+    )
+    summoning: bool = P(
+        False, "switch", "吹哨报到: the street party committee summons owners of stalled cases."
+    )
+    summon_after_days: float = P(
+        3.0, "days", "A case open this long (or multi-department) may be summoned.", ge=0, le=60
+    )
+    summon_response_hours: float = P(
+        0.5, "h", "Summoned departments must respond within this time (30 min).", ge=0, le=240
+    )
+    summons_per_street_day: float = P(
+        2.0, "cases/day", "Summoning capacity of a street party committee.", ge=0, le=1000
+    )
 
 
 class ClosedLoopSpec(Section):
@@ -289,8 +494,19 @@ class ClosedLoopSpec(Section):
         "Feedback deadline per urgency class (Beijing: 2 h, 24 h, 7 d, 15 d).",
     )
     escalation: bool = P(True, "switch", "Overdue cases jump to the front of their unit's queue.")
-    callback: bool = P(True, "switch", "The platform calls the citizen back after closure to rate it.")
-    audit_rate: float = P(0.02, "1", "Share of closed cases independently verified (audits, surveys).", ge=0, le=1)
+    callback: bool = P(
+        True, "switch", "The platform calls the citizen back after closure to rate it."
+    )
+    response_hours: float = P(
+        24.0,
+        "h",
+        "A unit has responded if it acted on a case within this time of receiving it.",
+        gt=0,
+        le=720,
+    )
+    audit_rate: float = P(
+        0.02, "1", "Share of closed cases independently verified (audits, surveys).", ge=0, le=1
+    )
 
     @model_validator(mode="after")
     def _deadlines_positive(self) -> ClosedLoopSpec:
@@ -304,13 +520,25 @@ class ClosedLoopSpec(Section):
 class LearningSpec(Section):
     """How units adapt their practice mix to assessment (imitation plus exploration)."""
 
-    imitation_strength: float = P(8.0, "1/score", "Fermi sharpness of imitating a better-scored peer.", ge=0, le=1000)
-    imitation_step: float = P(0.5, "1", "How far a unit moves toward the imitated peer's practices.", ge=0, le=1)
-    exploration: float = P(0.03, "1", "Standard deviation of random practice changes per period.", ge=0, le=1)
-    intrinsic_motivation: float = P(
-        0.1, "1/period", "Public-service motivation: per-period pull of gaming practices toward zero.", ge=0, le=1
+    imitation_strength: float = P(
+        8.0, "1/score", "Fermi sharpness of imitating a better-scored peer.", ge=0, le=1000
     )
-    initial_gaming: float = P(0.05, "1", "Initial mean propensity of each gaming practice.", ge=0, le=1)
+    imitation_step: float = P(
+        0.5, "1", "How far a unit moves toward the imitated peer's practices.", ge=0, le=1
+    )
+    exploration: float = P(
+        0.03, "1", "Standard deviation of random practice changes per period.", ge=0, le=1
+    )
+    intrinsic_motivation: float = P(
+        0.1,
+        "1/period",
+        "Public-service motivation: per-period pull of gaming practices toward zero.",
+        ge=0,
+        le=1,
+    )
+    initial_gaming: float = P(
+        0.05, "1", "Initial mean propensity of each gaming practice.", ge=0, le=1
+    )
 
 
 class AssessmentSpec(Section):
@@ -318,7 +546,13 @@ class AssessmentSpec(Section):
 
     weights: dict[
         Literal[
-            "response", "on_time_closure", "closure", "satisfaction", "verified_resolution", "traces", "repeat_complaint"
+            "response",
+            "on_time_closure",
+            "closure",
+            "satisfaction",
+            "verified_resolution",
+            "traces",
+            "repeat_complaint",
         ],
         float,
     ] = P(
@@ -326,17 +560,31 @@ class AssessmentSpec(Section):
         "1",
         "Indicator weights of the unit score (the three rates by default); missing ones are 0.",
     )
-    period_days: int = P(30, "days", "Ranking period (Beijing ranks streets monthly).", ge=1, le=3650)
-    penalty_share: float = P(0.2, "1", "Share of units at the bottom of the ranking that are penalised.", ge=0, le=1)
-    penalty: float = P(0.3, "score", "Score penalty felt by a penalised unit (pressure 压力型体制).", ge=0, le=10)
-    audit_penalty: float = P(0.5, "score", "Score lost per unit share of caught nominal closures.", ge=0, le=100)
+    period_days: int = P(
+        30, "days", "Ranking period (Beijing ranks streets monthly).", ge=1, le=3650
+    )
+    penalty_share: float = P(
+        0.2, "1", "Share of units at the bottom of the ranking that are penalised.", ge=0, le=1
+    )
+    penalty: float = P(
+        0.3, "score", "Score penalty felt by a penalised unit (pressure 压力型体制).", ge=0, le=10
+    )
+    audit_penalty: float = P(
+        0.5, "score", "Score lost per unit share of caught nominal closures.", ge=0, le=100
+    )
     vertical_exposure: float = P(
         0.3, "1", "How strongly vertically managed departments feel local assessment.", ge=0, le=1
     )
     reverse_assessment_weight: float = P(
-        0.5, "1", "Weight of the street's reverse assessment of departments when summoning is on.", ge=0, le=10
+        0.5,
+        "1",
+        "Weight of the street's reverse assessment of departments when summoning is on.",
+        ge=0,
+        le=10,
     )
-    learning: LearningSpec = Field(default_factory=LearningSpec, description="Adaptation of practices.")
+    learning: LearningSpec = Field(
+        default_factory=LearningSpec, description="Adaptation of practices."
+    )
 
     @model_validator(mode="after")
     def _weights_nonnegative(self) -> AssessmentSpec:
@@ -349,10 +597,22 @@ class AssessmentSpec(Section):
 class GamingSpec(Section):
     """What each gaming practice does when a unit adopts it (its effect, not whether it is adopted)."""
 
-    pressure_effect: float = P(0.6, "1", "Share of dissatisfied citizens a pressed callback turns into 'satisfied'.", ge=0, le=1)
-    withdrawal_success: float = P(0.5, "1", "Chance a persuaded citizen withdraws the case.", ge=0, le=1)
-    nominal_effort_share: float = P(0.1, "1", "Effort a nominal closure takes, as a share of real handling.", ge=0, le=1)
-    pressure_minutes: float = P(10.0, "min", "Official time per pressed callback or persuasion.", ge=0, le=600)
+    pressure_effect: float = P(
+        0.6,
+        "1",
+        "Share of dissatisfied citizens a pressed callback turns into 'satisfied'.",
+        ge=0,
+        le=1,
+    )
+    withdrawal_success: float = P(
+        0.5, "1", "Chance a persuaded citizen withdraws the case.", ge=0, le=1
+    )
+    nominal_effort_share: float = P(
+        0.1, "1", "Effort a nominal closure takes, as a share of real handling.", ge=0, le=1
+    )
+    pressure_minutes: float = P(
+        10.0, "min", "Official time per pressed callback or persuasion.", ge=0, le=600
+    )
 
 
 class BoundarySpec(Section):
@@ -360,19 +620,33 @@ class BoundarySpec(Section):
 
     force_online: bool = P(False, "switch", "All categories must be handled and documented online.")
     forced_online_resolution_penalty: float = P(
-        0.3, "1", "Loss in real-resolution probability for offline-suited cases forced online.", ge=0, le=1
+        0.3,
+        "1",
+        "Loss in real-resolution probability for offline-suited cases forced online.",
+        ge=0,
+        le=1,
     )
     forced_online_extra_entries: float = P(
-        3.0, "transitions", "Extra data-entry transitions for offline-suited cases forced online.", ge=0, le=100
+        3.0,
+        "transitions",
+        "Extra data-entry transitions for offline-suited cases forced online.",
+        ge=0,
+        le=100,
     )
 
 
 class PartySpec(Section):
     """Party organisations: street working committees and community branches."""
 
-    branch_volunteers_active: bool = P(True, "switch", "Community party branches mobilise volunteers.")
+    branch_volunteers_active: bool = P(
+        True, "switch", "Community party branches mobilise volunteers."
+    )
     deliberation_hours_per_month: float = P(
-        4.0, "h/month", "Hours a community's officials spend facilitating deliberation.", ge=0, le=200
+        4.0,
+        "h/month",
+        "Hours a community's officials spend facilitating deliberation.",
+        ge=0,
+        le=200,
     )
 
 
@@ -380,20 +654,138 @@ class BudgetingSpec(Section):
     """Participatory budgeting (参与式预算, the Chengdu model): a yearly cycle per community."""
 
     enabled: bool = P(False, "switch", "Run a participatory-budgeting cycle every year.")
-    budget_per_community: float = P(300_000.0, "CNY/year", "Budget per community per year.", ge=0, le=1e9)
+    budget_per_community: float = P(
+        300_000.0, "CNY/year", "Budget per community per year.", ge=0, le=1e9
+    )
     online: bool = P(True, "switch", "Online forum and online voting are available.")
     offline: bool = P(True, "switch", "Offline meetings and offline voting are available.")
-    rule: Literal["greedy", "equal_shares"] = P("greedy", "rule", "Aggregation rule: greedy approval or Method of Equal Shares.")
+    rule: Literal["greedy", "equal_shares"] = P(
+        "greedy", "rule", "Aggregation rule: greedy approval or Method of Equal Shares."
+    )
     start_day: int = P(30, "day of year", "Day of the year need collection starts.", ge=0, le=364)
     proposal_days: int = P(30, "days", "Length of need collection and proposals.", ge=1, le=200)
     deliberation_days: int = P(30, "days", "Length of deliberation.", ge=1, le=200)
     voting_days: int = P(14, "days", "Length of voting.", ge=1, le=200)
-    implementation_days: float = P(120.0, "days", "Mean implementation time of a funded project.", gt=0, le=1000)
+    implementation_days: float = P(
+        120.0, "days", "Mean implementation time of a funded project.", gt=0, le=1000
+    )
     project_types: int = P(6, "types", "Number of kinds of public-good project.", ge=2, le=50)
-    proposals_per_community: int = P(8, "proposals", "Maximum proposals tabled per community per year.", ge=1, le=200)
+    proposals_per_community: int = P(
+        8, "proposals", "Maximum proposals tabled per community per year.", ge=1, le=200
+    )
     disclosure: bool = P(True, "switch", "Implementation progress is disclosed on the platform.")
-    disclosure_trust_gain: float = P(0.02, "1", "Trust gained by a voter from disclosure of a project's progress.", ge=0, le=1)
-    turnout_base: float = P(-1.0, "logit", "Intercept of the vote-participation decision.", ge=-20, le=20)
+    disclosure_trust_gain: float = P(
+        0.02, "1", "Trust gained by a voter from disclosure of a project's progress.", ge=0, le=1
+    )
+    turnout_base: float = P(
+        -1.0, "logit", "Intercept of the vote-participation decision.", ge=-20, le=20
+    )
+    turnout_efficacy_weight: float = P(
+        2.0,
+        "logit/unit",
+        "Weight of political efficacy on taking part (propose, deliberate, vote).",
+        ge=0,
+        le=20,
+    )
+    turnout_trust_weight: float = P(
+        1.0, "logit/unit", "Weight of trust in government on taking part.", ge=0, le=20
+    )
+    turnout_stake_weight: float = P(
+        1.5,
+        "logit/unit",
+        "Weight of the resident's stake, 1-exp(-largest perceived benefit), on taking part.",
+        ge=0,
+        le=20,
+    )
+    turnout_habit_weight: float = P(
+        1.0,
+        "logit",
+        "Added to the taking-part logit of residents who voted in the previous cycle.",
+        ge=0,
+        le=20,
+    )
+    offline_reach: float = P(
+        0.35,
+        "1",
+        "Chance offline meetings and polling points reach a fully available resident in a phase.",
+        ge=0,
+        le=1,
+    )
+    offline_age_availability: dict[Literal["young", "middle", "old"], Share] = P(
+        {"young": 0.5, "middle": 0.75, "old": 1.0},
+        "1",
+        "Availability of each age group for daytime offline meetings (multiplies offline_reach).",
+    )
+    proposal_propensity: float = P(
+        0.15,
+        "1",
+        "Chance a willing resident with channel access raises a need in need collection.",
+        ge=0,
+        le=1,
+    )
+    proposal_min_share: float = P(
+        0.005,
+        "1",
+        "Share of residents who must raise a need before it is tabled as a proposal.",
+        ge=0,
+        le=1,
+    )
+    perception_noise: float = P(
+        0.8,
+        "1",
+        "SD of residents' initial error about their own benefit, relative to the project's mean benefit.",
+        ge=0,
+        le=10,
+    )
+    deliberation_online: float = P(
+        0.3,
+        "1",
+        "Share of the perceived-vs-true benefit gap closed by taking part in the online forum.",
+        ge=0,
+        le=1,
+    )
+    deliberation_offline: float = P(
+        0.5,
+        "1",
+        "Share of the gap closed by attending an offline meeting facilitated by the party branch.",
+        ge=0,
+        le=1,
+    )
+    approval_threshold: float = P(
+        0.5,
+        "1",
+        "A voter approves every proposal perceived worth at least this share of their best one.",
+        ge=0,
+        le=1,
+    )
+    implementation_capacity: int = P(
+        2,
+        "projects",
+        "Projects a community can have under way at once; later ones wait their turn.",
+        ge=1,
+        le=1000,
+    )
+    implementation_cv: float = P(
+        0.5,
+        "1",
+        "Coefficient of variation of implementation time (gamma-distributed delays).",
+        ge=0,
+        le=5,
+    )
+    evaluation_trust_weight: float = P(
+        0.1,
+        "1",
+        "Weight of the delivered share of a resident's top need in their trust at evaluation.",
+        ge=0,
+        le=1,
+    )
+    evaluation_efficacy_weight: float = P(
+        0.15,
+        "1",
+        "Weight of the delivered share of a voter's approved projects in their efficacy.",
+        ge=0,
+        le=1,
+    )
 
 
 class QueueSpec(Section):
@@ -401,7 +793,9 @@ class QueueSpec(Section):
 
     enabled: bool = P(False, "switch", "Replace the city by one M/M/c queue (no behaviour at all).")
     arrival_rate: float = P(40.0, "cases/day", "Poisson arrival rate of cases.", gt=0, le=1e7)
-    service_rate: float = P(10.0, "cases/server-day", "Exponential service rate of one server.", gt=0, le=1e7)
+    service_rate: float = P(
+        10.0, "cases/server-day", "Exponential service rate of one server.", gt=0, le=1e7
+    )
     servers: int = P(5, "servers", "Number of servers c.", ge=1, le=100_000)
 
     @model_validator(mode="after")
@@ -417,8 +811,15 @@ class QueueSpec(Section):
 class MetricsSpec(Section):
     """Weights of the composite digital-suspension index (数字悬浮指数)."""
 
-    dsi_weights: dict[Literal["closure_gap", "satisfaction_inflation", "formalism_burden", "voice_gap"], float] = P(
-        {"closure_gap": 0.25, "satisfaction_inflation": 0.25, "formalism_burden": 0.25, "voice_gap": 0.25},
+    dsi_weights: dict[
+        Literal["closure_gap", "satisfaction_inflation", "formalism_burden", "voice_gap"], float
+    ] = P(
+        {
+            "closure_gap": 0.25,
+            "satisfaction_inflation": 0.25,
+            "formalism_burden": 0.25,
+            "voice_gap": 0.25,
+        },
         "1",
         "Weights of the DSI components; normalised to sum to 1.",
     )
@@ -436,24 +837,45 @@ OWNER_KEYWORDS = ("community", "street")
 class Scenario(Section):
     """A complete govsim scenario. Every key is optional in YAML; omitted keys take these defaults."""
 
-    name: str = P("scenario", "text", "Short name; used in output folder names.", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = P(
+        "scenario",
+        "text",
+        "Short name; used in output folder names.",
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+    )
     description: str = P("", "text", "One-line description shown by `govsim scenarios`.")
     seed: int = P(42, "integer", "Root seed of every random draw in a run.", ge=0, le=2**63 - 1)
     days: int = P(365, "days", "Simulated days (one step is one day).", ge=1, le=36_500)
     city: CitySpec = Field(default_factory=CitySpec, description="City structure.")
     population: PopulationSpec = Field(default_factory=PopulationSpec, description="Citizens.")
-    citizens: CitizenBehaviourSpec = Field(default_factory=CitizenBehaviourSpec, description="Citizens' rules.")
+    citizens: CitizenBehaviourSpec = Field(
+        default_factory=CitizenBehaviourSpec, description="Citizens' rules."
+    )
     channels: ChannelsSpec = Field(default_factory=ChannelsSpec, description="Intake channels.")
-    categories: dict[str, CategorySpec] = Field(default_factory=_default_categories, description="Case categories.")
-    departments: dict[str, DepartmentSpec] = Field(default_factory=_default_departments, description="Departments (条).")
-    officials: OfficialsSpec = Field(default_factory=OfficialsSpec, description="Grassroots officials.")
+    categories: dict[str, CategorySpec] = Field(
+        default_factory=_default_categories, description="Case categories."
+    )
+    departments: dict[str, DepartmentSpec] = Field(
+        default_factory=_default_departments, description="Departments (条)."
+    )
+    officials: OfficialsSpec = Field(
+        default_factory=OfficialsSpec, description="Grassroots officials."
+    )
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec, description="Dispatch (条块).")
     closed_loop: ClosedLoopSpec = Field(default_factory=ClosedLoopSpec, description="Closed loop.")
     assessment: AssessmentSpec = Field(default_factory=AssessmentSpec, description="Assessment.")
-    gaming: GamingSpec = Field(default_factory=GamingSpec, description="Effects of gaming practices.")
-    boundary: BoundarySpec = Field(default_factory=BoundarySpec, description="Online/offline boundary.")
+    gaming: GamingSpec = Field(
+        default_factory=GamingSpec, description="Effects of gaming practices."
+    )
+    boundary: BoundarySpec = Field(
+        default_factory=BoundarySpec, description="Online/offline boundary."
+    )
     party: PartySpec = Field(default_factory=PartySpec, description="Party organisations.")
-    budgeting: BudgetingSpec = Field(default_factory=BudgetingSpec, description="Participatory budgeting.")
+    budgeting: BudgetingSpec = Field(
+        default_factory=BudgetingSpec, description="Participatory budgeting."
+    )
     queue: QueueSpec = Field(default_factory=QueueSpec, description="M/M/c validation mode.")
     metrics: MetricsSpec = Field(default_factory=MetricsSpec, description="Metric settings.")
 
@@ -462,12 +884,16 @@ class Scenario(Section):
         if not self.queue.enabled and not any(
             self.channels.model_dump()[c] for c in ("app", "hotline", "offline", "assisted")
         ):
-            raise ValueError("channels: at least one of app, hotline, offline, assisted must be open")
+            raise ValueError(
+                "channels: at least one of app, hotline, offline, assisted must be open"
+            )
         for cname, cat in self.categories.items():
             if cat.consultation:
                 continue
             if not cat.owners:
-                raise ValueError(f"categories.{cname}.owners: a non-consultation category needs at least one owner")
+                raise ValueError(
+                    f"categories.{cname}.owners: a non-consultation category needs at least one owner"
+                )
             for o in cat.owners:
                 if o not in self.departments and o not in OWNER_KEYWORDS:
                     import difflib
@@ -480,5 +906,7 @@ class Scenario(Section):
                         f"(departments: {', '.join(self.departments)}){dym}"
                     )
         if self.channels.hotline and self.channels.hotline_operators == 0:
-            raise ValueError("channels.hotline_operators: the hotline is open but has zero operators")
+            raise ValueError(
+                "channels.hotline_operators: the hotline is open but has zero operators"
+            )
         return self

@@ -1,0 +1,284 @@
+"""Every govsim indicator, defined once.
+
+Two kinds of input feed the metrics:
+
+* a :class:`~govsim.cases.CaseView`, a window of cases (those *created* in the window, evaluated as
+  they stand at time ``now``); the daily time series uses the trailing ``WINDOW_DAYS`` days and the
+  end-of-run summary the cases created up to ``SETTLE_DAYS`` before the end (so that recent cases
+  have had time to close);
+* a :class:`Ledger` of daily sums that never needs the case store (problems arisen and voiced by
+  group, officials' hours, burnout, the hotline), summed over the same windows.
+
+Shares are in [0,1]. A rate with an empty denominator is ``nan`` in the time series and ``null`` in
+``summary.json``. Formulas are listed in :data:`METRICS` and in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from govsim.cases import CHANNELS, CLOSED, CLOSED_STATES, VERIFIED, WITHDRAWN, CaseView
+from govsim.schema import AGE_GROUPS
+
+WINDOW_DAYS = 30
+"""Trailing window of the daily time series."""
+SETTLE_DAYS = 30
+"""Cases created in the last SETTLE_DAYS of a run are left out of the summary's case rates."""
+
+METRICS: dict[str, str] = {
+    "cases_reported": "cases reaching the platform (all channels, consultations included): per day in the "
+    "time series, in total in the summary",
+    "consultation_share": "consultations / cases",
+    **{f"channel_share_{c}": f"cases arriving by {c} / cases" for c in CHANNELS},
+    "response_rate": "non-consultation cases acted on (service started or closed) within response_hours of "
+    "reaching their owner / such cases old enough to tell (withdrawn excluded)",
+    "on_time_closure_rate": "cases closed by their deadline / cases closed or past their deadline "
+    "(withdrawn excluded)",
+    "closure_rate": "cases recorded closed (closed or verified) / non-consultation cases not withdrawn",
+    "real_resolution_rate": "cases whose problem is really solved / all non-consultation cases",
+    "days_to_resolution_median": "median days from filing to real resolution, solved cases",
+    "days_to_resolution_p90": "90th percentile of days from filing to real resolution, solved cases",
+    "handoffs_per_case": "mean hand-offs between units per non-consultation case",
+    "cross_dept_days_ratio": "median days to real resolution of multi-owner cases / of single-owner cases",
+    "backlog": "non-consultation cases open at the end of the day (summary: at the end of the run)",
+    "hotline_answer_within_15s": "share of hotline calls answered within the answer-time standard "
+    "(Erlang C, per day)",
+    "closure_gap": "closed (closed or verified) cases not really solved / closed cases",
+    "satisfaction_reported": "cases rated satisfied at callback / rated cases",
+    "satisfaction_true": "cases whose citizen is truly satisfied / rated cases",
+    "satisfaction_inflation": "max(0, satisfaction_reported - satisfaction_true)",
+    "formalism_burden": "grassroots officials' hours on data work / their working hours",
+    "voice_gap": "problems that never reached the platform / problems arisen",
+    "dsi": "digital suspension index: weighted mean of closure_gap, satisfaction_inflation, "
+    "formalism_burden and voice_gap (metrics.dsi_weights)",
+    "repeat_complaint_rate": "repeat complaints / non-consultation cases",
+    "official_burnout_mean": "mean burnout of grassroots officials (weighted by officials)",
+    "official_overload_share": "share of grassroots officials whose workload exceeds their hours",
+    "trust_mean": "mean trust in government over citizens",
+    "efficacy_mean": "mean political efficacy over citizens",
+    **{
+        f"voice_rate_q{q}": f"problems voiced / problems arisen, literacy quartile {q} (1 lowest)"
+        for q in range(1, 5)
+    },
+    **{
+        f"real_resolution_q{q}": f"problems really solved / problems arisen (non-consultation), literacy quartile {q}"
+        for q in range(1, 5)
+    },
+    **{
+        f"satisfaction_q{q}": f"truly satisfied / closed cases, literacy quartile {q}"
+        for q in range(1, 5)
+    },
+    **{f"voice_rate_{g}": f"problems voiced / problems arisen, age group {g}" for g in AGE_GROUPS},
+    **{
+        f"real_resolution_{g}": f"problems really solved / problems arisen, age group {g}"
+        for g in AGE_GROUPS
+    },
+    **{f"satisfaction_{g}": f"truly satisfied / closed cases, age group {g}" for g in AGE_GROUPS},
+    "equity_gap_voice": "voice_rate_q4 - voice_rate_q1",
+    "equity_gap_resolution": "real_resolution_q4 - real_resolution_q1",
+    "equity_gap_satisfaction": "satisfaction_q4 - satisfaction_q1",
+    "practice_nominal_closure": "mean propensity of units to close cases nominally",
+    "practice_satisfaction_pressure": "mean propensity of units to press citizens for good ratings",
+    "practice_persuade_withdrawal": "mean propensity of units to persuade citizens to withdraw",
+    "practice_extra_traces": "mean propensity of units to produce extra activity traces",
+    "nominal_closure_rate": "cases closed nominally (without real work) / closed cases",
+}
+"""Every metric name with its definition (the summary and time series use exactly these names)."""
+
+
+@dataclass
+class Ledger:
+    """Daily sums that metrics need besides the case store (one row per day)."""
+
+    days: int
+    problems_q: np.ndarray = field(init=False)
+    voiced_q: np.ndarray = field(init=False)
+    problems_nc_q: np.ndarray = field(init=False)
+    problems_g: np.ndarray = field(init=False)
+    voiced_g: np.ndarray = field(init=False)
+    problems_nc_g: np.ndarray = field(init=False)
+    reached: np.ndarray = field(init=False)
+    problems: np.ndarray = field(init=False)
+    data_hours: np.ndarray = field(init=False)
+    pool_hours: np.ndarray = field(init=False)
+    burnout_mean: np.ndarray = field(init=False)
+    overload_share: np.ndarray = field(init=False)
+    hotline_within: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.days
+        self.problems_q = np.zeros((d, 4))
+        self.voiced_q = np.zeros((d, 4))
+        self.problems_nc_q = np.zeros((d, 4))
+        self.problems_g = np.zeros((d, 3))
+        self.voiced_g = np.zeros((d, 3))
+        self.problems_nc_g = np.zeros((d, 3))
+        self.reached = np.zeros(d)
+        self.problems = np.zeros(d)
+        self.data_hours = np.zeros(d)
+        self.pool_hours = np.zeros(d)
+        self.burnout_mean = np.zeros(d)
+        self.overload_share = np.zeros(d)
+        self.hotline_within = np.full(d, np.nan)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den > 0 else float("nan")
+
+
+def _share(mask: np.ndarray, den: np.ndarray | None = None) -> float:
+    if den is None:
+        return _ratio(mask.sum(), mask.size)
+    return _ratio((mask & den).sum(), den.sum())
+
+
+def intake_metrics(v: CaseView) -> dict[str, float]:
+    """Volume, consultation share and channel shares of a window of cases."""
+    n = len(v.t_created)
+    out = {"consultation_share": _share(v.consultation)}
+    counts = np.bincount(v.channel[v.channel >= 0], minlength=len(CHANNELS))
+    for i, c in enumerate(CHANNELS):
+        out[f"channel_share_{c}"] = _ratio(counts[i], n)
+    return out
+
+
+def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dict[str, float]:
+    """Response, closure, real resolution, speed and hand-offs of a window of cases at ``now``."""
+    nc = ~v.consultation
+    st = v.state
+    withdrawn = st == WITHDRAWN
+    closed = np.isin(st, (CLOSED, VERIFIED))
+    t_owner = v.t_owner
+    first_action = np.fmin(v.t_started, v.t_closed)
+    reached = nc & ~np.isnan(t_owner) & ~withdrawn
+    with np.errstate(invalid="ignore"):
+        responded = (first_action - t_owner) <= response_days
+        due = reached & (((now - t_owner) > response_days) | ~np.isnan(first_action))
+        on_time = closed & (v.t_closed <= v.deadline)
+        due_close = nc & ~withdrawn & (closed | (v.deadline <= now))
+    solved = nc & v.solved
+    days = (v.t_solved - v.t_created)[solved]
+    multi = v.owner_units > 1
+    dm = (v.t_solved - v.t_created)[solved & multi]
+    dsgl = (v.t_solved - v.t_created)[solved & ~multi]
+    ratio = (
+        float(np.median(dm) / np.median(dsgl))
+        if len(dm) and len(dsgl) and np.median(dsgl) > 0
+        else float("nan")
+    )
+    return {
+        "response_rate": _share(responded, due),
+        "on_time_closure_rate": _share(on_time, due_close),
+        "closure_rate": _share(closed, nc & ~withdrawn),
+        "real_resolution_rate": _share(v.solved, nc),
+        "days_to_resolution_median": float(np.median(days)) if len(days) else float("nan"),
+        "days_to_resolution_p90": float(np.percentile(days, 90)) if len(days) else float("nan"),
+        "handoffs_per_case": float(v.handoffs[nc].mean()) if nc.any() else float("nan"),
+        "cross_dept_days_ratio": ratio,
+        "repeat_complaint_rate": _share(v.repeat_of >= 0, nc),
+        "nominal_closure_rate": _share(v.nominal, nc & closed),
+    }
+
+
+def satisfaction_metrics(v: CaseView) -> dict[str, float]:
+    """Reported vs true satisfaction and the closure gap of a window of cases."""
+    nc = ~v.consultation
+    closed = nc & np.isin(v.state, (CLOSED, VERIFIED))
+    rated = v.rated & nc
+    rep = _share(v.reported_satisfied, rated)
+    true = _share(v.true_satisfied, rated)
+    infl = max(0.0, rep - true) if rated.any() else 0.0
+    return {
+        "closure_gap": _share(~v.solved, closed),
+        "satisfaction_reported": rep,
+        "satisfaction_true": true,
+        "satisfaction_inflation": infl,
+    }
+
+
+def dsi(components: dict[str, float], weights: dict[str, float]) -> float:
+    """The digital suspension index: weighted mean of its components (nan components count as 0)."""
+    tot = sum(weights.values())
+    return float(sum(w * np.nan_to_num(components.get(k, 0.0)) for k, w in weights.items()) / tot)
+
+
+def ledger_metrics(L: Ledger, lo: int, hi: int) -> dict[str, float]:
+    """Voice, formalism, official and hotline metrics from ledger rows ``lo:hi``."""
+    sl = slice(lo, hi)
+    out = {
+        "voice_gap": 1.0 - _ratio(L.reached[sl].sum(), L.problems[sl].sum())
+        if L.problems[sl].sum() > 0
+        else 0.0,
+        "formalism_burden": _ratio(L.data_hours[sl].sum(), L.pool_hours[sl].sum()),
+        "official_burnout_mean": float(L.burnout_mean[hi - 1]) if hi > lo else float("nan"),
+        "official_overload_share": float(np.mean(L.overload_share[sl]))
+        if hi > lo
+        else float("nan"),
+    }
+    hw = L.hotline_within[sl]
+    out["hotline_answer_within_15s"] = (
+        float(np.nanmean(hw)) if np.isfinite(hw).any() else float("nan")
+    )
+    pq, vq = L.problems_q[sl].sum(0), L.voiced_q[sl].sum(0)
+    for q in range(4):
+        out[f"voice_rate_q{q + 1}"] = _ratio(vq[q], pq[q])
+    pg, vg = L.problems_g[sl].sum(0), L.voiced_g[sl].sum(0)
+    for g, name in enumerate(AGE_GROUPS):
+        out[f"voice_rate_{name}"] = _ratio(vg[g], pg[g])
+    return out
+
+
+def equity_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]:
+    """Real resolution and satisfaction by literacy quartile and age group, and the gaps."""
+    sl = slice(lo, hi)
+    nc = ~v.consultation
+    closed = nc & np.isin(v.state, (CLOSED, VERIFIED, WITHDRAWN))
+    out: dict[str, float] = {}
+    solved_q = np.bincount(v.quartile[nc & v.solved & (v.quartile >= 0)], minlength=4)
+    pq = L.problems_nc_q[sl].sum(0)
+    cq = np.bincount(v.quartile[closed & (v.quartile >= 0)], minlength=4)
+    sq = np.bincount(v.quartile[closed & v.true_satisfied & (v.quartile >= 0)], minlength=4)
+    for q in range(4):
+        out[f"real_resolution_q{q + 1}"] = _ratio(solved_q[q], pq[q])
+        out[f"satisfaction_q{q + 1}"] = _ratio(sq[q], cq[q])
+    solved_g = np.bincount(v.age_group[nc & v.solved & (v.age_group >= 0)], minlength=3)
+    pg = L.problems_nc_g[sl].sum(0)
+    cg = np.bincount(v.age_group[closed & (v.age_group >= 0)], minlength=3)
+    sg = np.bincount(v.age_group[closed & v.true_satisfied & (v.age_group >= 0)], minlength=3)
+    for g, name in enumerate(AGE_GROUPS):
+        out[f"real_resolution_{name}"] = _ratio(solved_g[g], pg[g])
+        out[f"satisfaction_{name}"] = _ratio(sg[g], cg[g])
+    return out
+
+
+def equity_gaps(m: dict[str, float]) -> dict[str, float]:
+    """Top minus bottom literacy quartile for voice, resolution and satisfaction."""
+    return {
+        "equity_gap_voice": m["voice_rate_q4"] - m["voice_rate_q1"],
+        "equity_gap_resolution": m["real_resolution_q4"] - m["real_resolution_q1"],
+        "equity_gap_satisfaction": m["satisfaction_q4"] - m["satisfaction_q1"],
+    }
+
+
+def open_backlog(state_counts: np.ndarray, open_consultations: int = 0) -> int:
+    """Cases not in a finished recorded state."""
+    finished = sum(int(state_counts[s]) for s in CLOSED_STATES)
+    return int(state_counts.sum()) - finished - open_consultations
+
+
+def queue_metrics(v: CaseView, warmup: float) -> dict[str, float]:
+    """M/M/c validation outputs: mean wait, mean time in system, probability of waiting.
+
+    Over cases that arrived after ``warmup`` and have finished service.
+    """
+    done = (v.t_created >= warmup) & ~np.isnan(v.t_closed)
+    wait = (v.t_started - v.t_owner)[done]
+    sysd = (v.t_closed - v.t_owner)[done]
+    return {
+        "mean_wait_days": float(wait.mean()) if len(wait) else float("nan"),
+        "mean_days_in_system": float(sysd.mean()) if len(sysd) else float("nan"),
+        "prob_wait": float((wait > 1e-12).mean()) if len(wait) else float("nan"),
+        "queue_cases_measured": float(len(wait)),
+    }

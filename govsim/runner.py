@@ -1,0 +1,57 @@
+"""Run one scenario to the end: the single entry point shared by the CLI, experiments and tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from govsim.model import GovernanceModel
+from govsim.schema import Scenario
+
+
+@dataclass
+class RunResult:
+    """What one run produced."""
+
+    scenario: Scenario
+    seed: int
+    days: int
+    timeseries: pd.DataFrame
+    summary: dict[str, float]
+    wall_seconds: float
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Simulate ``scenario`` for ``days`` days (default: the scenario's) with ``seed``.
+
+    Args:
+        scenario: A validated scenario.
+        seed: Root seed (default: the scenario's ``seed``).
+        days: Days to simulate (default: the scenario's ``days``).
+        progress: Called with the number of days done after each day.
+
+    Returns:
+        The time series (one row per day), the end-of-run summary and timing.
+    """
+    seed = scenario.seed if seed is None else int(seed)
+    days = scenario.days if days is None else int(days)
+    if days != scenario.days or seed != scenario.seed:
+        scenario = scenario.model_copy(update={"days": days, "seed": seed})
+    t0 = time.perf_counter()
+    model = GovernanceModel(scenario=scenario, rng=seed)
+    for d in range(days):
+        model.step()
+        if progress is not None:
+            progress(d + 1)
+    return RunResult(
+        scenario, seed, days, model.timeseries(), model.summary(), time.perf_counter() - t0
+    )
