@@ -85,7 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dashboard=not args.no_dashboard,
     )
     if not args.quiet:
-        _print_summary(result.summary)
+        _print_summary(result.summary, dest)
     print(dest)
     return EXIT_OK
 
@@ -114,13 +114,32 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _print_summary(summary: dict[str, float]) -> None:
-    if not summary:
+HEADLINE_METRICS: tuple[str, ...] = (
+    "cases_reported",
+    "closure_rate",
+    "real_resolution_rate",
+    "on_time_closure_rate",
+    "satisfaction_reported",
+    "satisfaction_true",
+    "dsi",
+    "voice_gap",
+    "backlog",
+    "trust_mean",
+)
+"""Summary metrics echoed after a run (all of them are in summary.json)."""
+
+
+def _print_summary(summary: dict[str, float], dest: Path) -> None:
+    shown = [k for k in HEADLINE_METRICS if k in summary] or list(summary)
+    if not shown:
         return
-    width = max(len(k) for k in summary)
-    for key, value in summary.items():
+    width = max(len(k) for k in shown)
+    for key in shown:
+        value = summary[key]
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"  {key:<{width}}  {text}")
+    if len(summary) > len(shown):
+        print(f"  ... {len(summary) - len(shown)} more in {dest / 'summary.json'}")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
