@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from govsim.cases import CHANNELS, CLOSED, CLOSED_STATES, VERIFIED, WITHDRAWN, CaseView
+from govsim.platform.budgeting import PB_METRICS
 from govsim.schema import AGE_GROUPS
 
 WINDOW_DAYS = 30
@@ -84,6 +85,7 @@ METRICS: dict[str, str] = {
     "practice_persuade_withdrawal": "mean propensity of units to persuade citizens to withdraw",
     "practice_extra_traces": "mean propensity of units to produce extra activity traces",
     "nominal_closure_rate": "cases closed nominally (without real work) / closed cases",
+    **PB_METRICS,  # defined with their formulas in govsim.platform.budgeting
 }
 """Every metric name with its definition (the summary and time series use exactly these names)."""
 

@@ -52,6 +52,7 @@ from govsim.agents.party import PartyOrganisation, summon_stalled_cases
 from govsim.cases import ASSISTED, CLOSED, HOTLINE, OFFLINE, PATROL, WITHDRAWN, CaseStore
 from govsim.city import BACKSTOP, COMMUNITY, DEPARTMENT, STREET, City
 from govsim.platform.assessment import adapt_practices, score_units, unit_indicators
+from govsim.platform.budgeting import ParticipatoryBudgeting
 from govsim.platform.engine import CaseEngine
 from govsim.platform.intake import HotlineDay, hotline_day
 from govsim.schema import INDICATORS, Scenario
@@ -118,6 +119,7 @@ class GovernanceModel(mesa.Model):
         self.hotline = HotlineDay(0, 1.0, 0.0, 0.0)
         self._refiles: dict[int, list[tuple[float, int]]] = {}
         self.last_assessment = None
+        self.pb: ParticipatoryBudgeting | None = None
         if s.queue.enabled:
             self._init_queue_mode()
         else:
@@ -200,6 +202,10 @@ class GovernanceModel(mesa.Model):
         self.community_party = [
             PartyOrganisation(self, "community", k) for k in range(city.n_communities)
         ]
+        if s.budgeting.enabled:
+            self.pb = ParticipatoryBudgeting(
+                s.budgeting, self.citizens, city.n_communities, self._rng_pb
+            )
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
@@ -245,6 +251,8 @@ class GovernanceModel(mesa.Model):
         self.engine.run_day(d, self.hours_per_server)
         self._after_closures(d)
         word_of_mouth(self.citizens, s.citizens.word_of_mouth)
+        if self.pb is not None:
+            self.pb.step(d)
         if s.population.literacy_training_rate > 0:
             c = self.citizens
             c.literacy += s.population.literacy_training_rate / 365.0 * (1.0 - c.literacy)
@@ -574,7 +582,7 @@ class GovernanceModel(mesa.Model):
                 "mean_days_in_system",
                 "prob_wait",
             ]
-        return list(M.METRICS)
+        return [k for k in M.METRICS if self.pb is not None or k not in M.PB_METRICS]
 
     def _compute_metrics(self) -> None:
         now = float(self.day)
@@ -605,6 +613,8 @@ class GovernanceModel(mesa.Model):
         out["dsi"] = M.dsi(out, s.metrics.dsi_weights)
         out["trust_mean"] = float(self.citizens.trust.mean())
         out["efficacy_mean"] = float(self.citizens.efficacy.mean())
+        if self.pb is not None:
+            out.update(self.pb.metrics())
         pr = self.engine.practices
         for i, name in enumerate(
             ("nominal_closure", "satisfaction_pressure", "persuade_withdrawal", "extra_traces")

@@ -335,3 +335,20 @@ def test_empty_communities_are_skipped() -> None:
     run(pb, range(YEAR))
     assert not pb._funded[2:].any()
     assert all(math.isfinite(v) for v in pb.metrics().values())
+
+
+def test_the_model_runs_pb_and_reports_its_metrics_only_when_enabled() -> None:
+    from govsim.model import GovernanceModel
+
+    small = {"population.citizens": 1500, "days": 110}
+    s = spec()
+    m = GovernanceModel(scenario="participatory_budgeting", rng=4, overrides=small)
+    assert m.pb is not None
+    assert set(PB_METRICS) <= set(m.metric_names())
+    for _ in range(vote_close(s) + 1):
+        m.step()
+    assert 0 < m.metrics["pb_turnout"] < 1
+    assert m.metrics["pb_turnout"] == m.pb.metrics()["pb_turnout"]
+    off = GovernanceModel(scenario="baseline", rng=4, overrides=small)
+    assert off.pb is None
+    assert not set(PB_METRICS) & set(off.metric_names())
