@@ -125,6 +125,21 @@ class Ledger:
         self.overload_share = np.zeros(d)
         self.hotline_within = np.full(d, np.nan)
 
+    def ensure(self, day: int) -> None:
+        """Grow every array (doubling) so that row ``day`` exists; a model may run past its horizon."""
+        if day < self.days:
+            return
+        new = max(2 * self.days, day + 1)
+        for name in self.__dataclass_fields__:
+            if name == "days":
+                continue
+            a = getattr(self, name)
+            fill = np.nan if name == "hotline_within" else 0.0
+            b = np.full((new, *a.shape[1:]), fill)
+            b[: self.days] = a
+            setattr(self, name, b)
+        self.days = new
+
 
 def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den > 0 else float("nan")

@@ -222,6 +222,7 @@ class GovernanceModel(mesa.Model):
         q = self.config.queue
         rng = self._rng_engine
         d = self.day
+        self.ledger.ensure(d)
         n = int(rng.poisson(q.arrival_rate))
         t = np.sort(rng.uniform(d, d + 1, n))
         ids = self.cases.add(
@@ -243,6 +244,7 @@ class GovernanceModel(mesa.Model):
     def _step_city(self) -> None:
         s = self.config
         d = self.day
+        self.ledger.ensure(d)
         self._plan_officials_day()
         new = self._new_problems(d)
         self._file_cases(d, new)

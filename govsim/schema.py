@@ -360,12 +360,12 @@ def _default_departments() -> dict[str, DepartmentSpec]:
     D = DepartmentSpec
     return {
         "urban_management": D(staff=3),
-        "housing": D(staff=2),
+        "housing": D(staff=4),
         "environment": D(staff=2),
-        "market_regulation": D(staff=1, vertical=True),
+        "market_regulation": D(staff=2, vertical=True),
         "transport": D(staff=1, level="city"),
         "water": D(staff=2, level="city", vertical=True),
-        "civil_affairs": D(staff=1),
+        "civil_affairs": D(staff=3),
     }
 
 
@@ -398,7 +398,7 @@ class OfficialsSpec(Section):
         5.0, "min", "Platform data entry per recorded case transition, per app.", ge=0, le=600
     )
     reporting_minutes_per_indicator: float = P(
-        10.0, "min/day", "Daily reporting per assessed indicator per official.", ge=0, le=600
+        5.0, "min/day", "Daily reporting per assessed indicator per official.", ge=0, le=600
     )
     trace_minutes: float = P(
         30.0,
