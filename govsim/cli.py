@@ -136,6 +136,8 @@ def _print_summary(summary: dict[str, float], dest: Path) -> None:
     width = max(len(k) for k in shown)
     for key in shown:
         value = summary[key]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"  {key:<{width}}  {text}")
     if len(summary) > len(shown):
