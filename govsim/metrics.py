@@ -43,6 +43,8 @@ METRICS: dict[str, str] = {
     "days_to_resolution_p90": "90th percentile of days from filing to real resolution, solved cases",
     "handoffs_per_case": "mean hand-offs between units per non-consultation case",
     "cross_dept_days_ratio": "median days to real resolution of multi-owner cases / of single-owner cases",
+    "days_to_resolution_single_median": "median days from filing to real resolution, single-owner cases",
+    "days_to_resolution_multi_median": "median days from filing to real resolution, multi-owner (cross-department) cases",
     "backlog": "non-consultation cases open at the end of the day (summary: at the end of the run)",
     "hotline_answer_within_15s": "share of hotline calls answered within the answer-time standard "
     "(Erlang C, per day)",
@@ -52,6 +54,7 @@ METRICS: dict[str, str] = {
     "satisfaction_inflation": "max(0, satisfaction_reported - satisfaction_true)",
     "formalism_burden": "grassroots officials' hours on data work / their working hours",
     "voice_gap": "problems that never reached the platform / problems arisen",
+    "assist_burden": "grassroots officials' hours assisting citizens offline (帮办代办) / their working hours",
     "dsi": "digital suspension index: weighted mean of closure_gap, satisfaction_inflation, "
     "formalism_burden and voice_gap (metrics.dsi_weights)",
     "repeat_complaint_rate": "repeat complaints / non-consultation cases",
@@ -104,6 +107,7 @@ class Ledger:
     reached: np.ndarray = field(init=False)
     problems: np.ndarray = field(init=False)
     data_hours: np.ndarray = field(init=False)
+    assist_hours: np.ndarray = field(init=False)
     pool_hours: np.ndarray = field(init=False)
     burnout_mean: np.ndarray = field(init=False)
     overload_share: np.ndarray = field(init=False)
@@ -120,6 +124,7 @@ class Ledger:
         self.reached = np.zeros(d)
         self.problems = np.zeros(d)
         self.data_hours = np.zeros(d)
+        self.assist_hours = np.zeros(d)
         self.pool_hours = np.zeros(d)
         self.burnout_mean = np.zeros(d)
         self.overload_share = np.zeros(d)
@@ -194,6 +199,8 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
         "days_to_resolution_p90": float(np.percentile(days, 90)) if len(days) else float("nan"),
         "handoffs_per_case": float(v.handoffs[nc].mean()) if nc.any() else float("nan"),
         "cross_dept_days_ratio": ratio,
+        "days_to_resolution_single_median": float(np.median(dsgl)) if len(dsgl) else float("nan"),
+        "days_to_resolution_multi_median": float(np.median(dm)) if len(dm) else float("nan"),
         "repeat_complaint_rate": _share(v.repeat_of >= 0, nc),
         "nominal_closure_rate": _share(v.nominal, nc & closed),
     }
@@ -229,6 +236,7 @@ def ledger_metrics(L: Ledger, lo: int, hi: int) -> dict[str, float]:
         if L.problems[sl].sum() > 0
         else 0.0,
         "formalism_burden": _ratio(L.data_hours[sl].sum(), L.pool_hours[sl].sum()),
+        "assist_burden": _ratio(L.assist_hours[sl].sum(), L.pool_hours[sl].sum()),
         "official_burnout_mean": float(L.burnout_mean[hi - 1]) if hi > lo else float("nan"),
         "official_overload_share": float(np.mean(L.overload_share[sl]))
         if hi > lo

@@ -308,6 +308,7 @@ class GovernanceModel(mesa.Model):
         g = self.grassroots
         L, d = self.ledger, self.day
         L.data_hours[d] = b.data[g].sum()
+        L.assist_hours[d] = b.assist[g].sum()
         L.pool_hours[d] = b.pool[g].sum()
         w = self.staff[g]
         L.burnout_mean[d] = float(np.average(self.unit_burnout[g], weights=w))
