@@ -589,7 +589,7 @@ class GovernanceModel(mesa.Model):
 
     def _compute_metrics(self) -> None:
         now = float(self.day)
-        st, L = self.cases, self.ledger
+        st = self.cases
         today = st.first_created_at_or_after(now - 1.0)
         out: dict[str, float] = {
             "cases_reported": float(st.n - today),

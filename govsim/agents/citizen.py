@@ -210,8 +210,7 @@ def learn_from_outcomes(
     """
     if len(who) == 0:
         return
-    uniq, first = np.unique(who, return_index=True)
-    if len(uniq) == len(who):
+    if len(np.unique(who)) == len(who):
         c.trust[who] += beh.trust_learning_rate * (outcome - c.trust[who])
         c.efficacy[who] += beh.efficacy_learning_rate * (outcome - c.efficacy[who])
     else:
