@@ -1,0 +1,98 @@
+"""Tests of govsim.platform.intake: the hotline's day as an M/M/c queue with impatient callers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from govsim.platform.intake import MINUTES_PER_DAY, hotline_day
+from govsim.platform.queueing import erlang_c, mmc_mean_wait, mmc_prob_wait_longer
+
+OPS, MU, STD_S, PATIENCE = 6, 90.0, 15.0, 3.0
+CAPACITY = OPS * MU  # calls per day the operators can answer
+
+
+def test_no_calls_and_no_operators() -> None:
+    d = hotline_day(0, OPS, MU, STD_S, PATIENCE)
+    assert (d.calls, d.answered_within_standard, d.abandon_probability) == (0, 1.0, 0.0)
+    assert d.expected_wait_minutes == 0.0
+    d = hotline_day(10, 0, MU, STD_S, PATIENCE)
+    assert d.answered_within_standard == 0.0 and d.abandon_probability == 1.0
+
+
+@pytest.mark.parametrize("calls", [30, 200, 400, 500, 530])
+def test_below_capacity_follows_erlang_c(calls: int) -> None:
+    d = hotline_day(calls, OPS, MU, STD_S, PATIENCE)
+    t_std = STD_S / 86400.0
+    assert d.answered_within_standard == pytest.approx(
+        1.0 - mmc_prob_wait_longer(calls, MU, OPS, t_std), rel=1e-12
+    )
+    assert d.expected_wait_minutes == pytest.approx(
+        mmc_mean_wait(calls, MU, OPS) * MINUTES_PER_DAY, rel=1e-12
+    )
+    # a waiting caller abandons if patience (exp, mean PATIENCE) ends before the wait (exp, rate
+    # c mu - lambda): P = C * theta^-1 / (c mu - lambda + theta^-1)
+    inv_theta = MINUTES_PER_DAY / PATIENCE
+    pw = erlang_c(OPS, calls / MU)
+    assert d.abandon_probability == pytest.approx(
+        pw * inv_theta / (CAPACITY - calls + inv_theta), rel=1e-12
+    )
+
+
+def test_light_load_meets_the_beijing_standard() -> None:
+    # FACTS.md: 15 s answer standard, 95% connect; a lightly loaded centre meets it easily
+    d = hotline_day(50, OPS, MU, STD_S, PATIENCE)
+    assert d.answered_within_standard > 0.95 and d.abandon_probability < 0.05
+
+
+@given(calls=st.integers(1, 3000), ops=st.integers(1, 20))
+@settings(max_examples=200, deadline=None)
+def test_outputs_are_probabilities(calls: int, ops: int) -> None:
+    d = hotline_day(calls, ops, MU, STD_S, PATIENCE)
+    assert 0.0 <= d.answered_within_standard <= 1.0
+    assert 0.0 <= d.abandon_probability <= 1.0
+    assert d.expected_wait_minutes >= 0.0
+
+
+def test_more_operators_answer_faster() -> None:
+    within = [
+        hotline_day(400, c, MU, STD_S, PATIENCE).answered_within_standard for c in range(5, 12)
+    ]
+    assert np.all(np.diff(within) > 0)
+
+
+def test_service_gets_worse_as_calls_grow_across_the_capacity_limit() -> None:
+    """More calls on the same operators can only make the caller's experience worse.
+
+    Checked on a grid of offered calls from 10% to 300% of capacity, across the point where the
+    code switches from the Erlang C formulas to its 'overloaded' branch (load >= 0.999 c): the
+    share answered within the standard must not rise, the abandonment probability must not fall
+    and the expected wait (what citizens weigh when choosing the hotline) must not fall.
+    """
+    grid = np.unique(np.linspace(0.1 * CAPACITY, 3 * CAPACITY, 300).astype(int))
+    grid = np.union1d(grid, np.arange(int(CAPACITY) - 5, int(CAPACITY) + 5))
+    days = [hotline_day(int(k), OPS, MU, STD_S, PATIENCE) for k in grid]
+    within = np.array([d.answered_within_standard for d in days])
+    abandon = np.array([d.abandon_probability for d in days])
+    wait = np.array([d.expected_wait_minutes for d in days])
+    assert np.all(np.diff(within) <= 1e-12)
+    bad_a = np.flatnonzero(np.diff(abandon) < -1e-9)
+    assert bad_a.size == 0, (
+        f"abandonment falls from {abandon[bad_a[0]]:.3f} at {grid[bad_a[0]]} calls to "
+        f"{abandon[bad_a[0] + 1]:.3f} at {grid[bad_a[0] + 1]} calls (capacity {CAPACITY:g})"
+    )
+    bad_w = np.flatnonzero(np.diff(wait) < -1e-9)
+    assert bad_w.size == 0, (
+        f"expected wait falls from {wait[bad_w[0]]:.1f} min at {grid[bad_w[0]]} calls to "
+        f"{wait[bad_w[0] + 1]:.1f} min at {grid[bad_w[0] + 1]} calls"
+    )
+
+
+def test_overloaded_centre_answers_at_most_its_capacity() -> None:
+    for calls in (600, 1000, 5000):
+        d = hotline_day(calls, OPS, MU, STD_S, PATIENCE)
+        answered = calls * (1 - d.abandon_probability)
+        assert answered <= CAPACITY + 1e-9
+        assert d.answered_within_standard == 0.0
