@@ -311,7 +311,8 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
     except ValidationError as exc:
         messages = []
         for err in exc.errors(include_url=False):
-            loc = tuple(str(p) for p in err["loc"])
+            # pydantic marks a bad dict key with a "[key]" location part: drop it
+            loc = tuple(str(p) for p in err["loc"] if p != "[key]")
             msg = err["msg"].removeprefix("Value error, ")
             # a model-level validator names the offending key path at the start of its message
             # ("categories.x.owners: ..."): use it to find the line
