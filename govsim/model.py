@@ -184,8 +184,7 @@ class GovernanceModel(mesa.Model):
         self.cat_owners = [c.owners for c in cats]
         self._age_index = [np.flatnonzero(self.citizens.age_group == g) for g in range(3)]
         # Mesa agents: views onto the arrays
-        for i in range(self.citizens.n):
-            Citizen(self, i)
+        Citizen.create_views(self, self.citizens.n)
         for u in np.flatnonzero(kinds == COMMUNITY):
             for _ in range(grids_per):
                 Official(self, int(u), "grid_worker")
