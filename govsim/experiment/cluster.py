@@ -1,0 +1,139 @@
+"""Dask clusters for ``--executor dask``: join a scheduler, start a LocalCluster, or SLURM jobs.
+
+Which one is used, in order: ``--scheduler ADDRESS`` joins a running scheduler; otherwise a cluster
+spec with ``kind: slurm`` (from the experiment's ``cluster:`` section or a ``--cluster PROFILE``
+YAML file with the same keys) starts a :class:`dask_jobqueue.SLURMCluster` and scales it to
+``jobs`` jobs; otherwise a :class:`distributed.LocalCluster` with one single-threaded worker process
+per requested worker. Dask is an optional dependency (``pip install govsim[cluster]``).
+
+Workers must see the plan directory at the same path (a shared file system on a cluster); each task
+writes its runs' result files there itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from govsim.config import ScenarioError, parse_yaml
+from govsim.experiment.spec import ClusterSpec
+
+
+def default_workers() -> int:
+    """Worker processes to use when none are requested: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_cluster_profile(path: str | Path) -> ClusterSpec:
+    """Read a cluster profile: a YAML file with the keys of an experiment's ``cluster:`` section.
+
+    Raises:
+        ScenarioError: if the file cannot be read or is invalid (located messages).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{p}: cannot read cluster profile: {exc}"]) from None
+    doc = parse_yaml(text, str(p))
+    try:
+        return ClusterSpec.model_validate(doc.data or {})
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(str(x) for x in err["loc"])
+            where = next(
+                (doc.where[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in doc.where),
+                str(p),
+            )
+            messages.append(
+                f"{where}: {'.'.join(loc) + ': ' if loc else ''}{err['msg'].removeprefix('Value error, ')}"
+            )
+        raise ScenarioError(messages) from None
+
+
+def slurm_cluster_kwargs(spec: ClusterSpec) -> dict[str, Any]:
+    """Arguments for :class:`dask_jobqueue.SLURMCluster` from a ``kind: slurm`` spec.
+
+    Raises:
+        ScenarioError: when ``cores`` or ``memory`` is missing (SLURMCluster needs both).
+    """
+    missing = [k for k in ("cores", "memory") if k not in spec.options]
+    if missing:
+        raise ScenarioError(
+            [
+                f"cluster.options: a SLURM cluster needs {' and '.join(missing)} (e.g. cores: 8, memory: 16GB)"
+            ]
+        )
+    kwargs = dict(spec.options)
+    kwargs.setdefault("processes", kwargs["cores"])  # one single-threaded worker process per core
+    kwargs.setdefault("job_name", "govsim-dask")
+    return kwargs
+
+
+@contextmanager
+def dask_client(
+    *, workers: int | None = None, scheduler: str | None = None, cluster: ClusterSpec | None = None
+) -> Iterator[Any]:
+    """A connected :class:`distributed.Client`; the cluster it started (if any) is closed after.
+
+    Args:
+        workers: Local worker processes (default: the spec's, else the CPU count).
+        scheduler: Address of a running scheduler to join (``tcp://host:8786``).
+        cluster: A cluster spec (``kind: slurm`` starts SLURM jobs).
+
+    Raises:
+        ScenarioError: when Dask is not installed or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ScenarioError(
+            ["--executor dask needs Dask distributed: pip install 'govsim[cluster]'"]
+        ) from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if cluster is not None and cluster.kind == "slurm":
+        try:
+            from dask_jobqueue import SLURMCluster
+        except ImportError:
+            raise ScenarioError(
+                ["cluster kind slurm needs dask-jobqueue: pip install 'govsim[cluster]'"]
+            ) from None
+        with SLURMCluster(**slurm_cluster_kwargs(cluster)) as slurm, Client(slurm) as client:
+            slurm.scale(jobs=cluster.jobs)
+            yield client
+        return
+    n = (
+        workers
+        or (cluster.workers if cluster is not None and cluster.workers else None)
+        or default_workers()
+    )
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client

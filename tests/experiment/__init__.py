@@ -1,0 +1,1 @@
+"""Tests of govsim.experiment (mirrors the package)."""

@@ -1,0 +1,105 @@
+"""Merging: completeness checks, the tidy runs table, the BehaviorSpace CSV and stale tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from govsim.config import ScenarioError
+from govsim.experiment.execute import execute
+from govsim.experiment.merge import merge, read_runs
+from govsim.experiment.plan import load_plan, plan
+from govsim.experiment.provenance import CODE_VERSION_ENV
+from govsim.experiment.spec import load_experiment
+
+from .helpers import uniform_x
+
+
+def test_merge_refuses_an_incomplete_set_naming_the_missing_runs(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p, _ = plan(load_experiment(write_experiment(uniform_x(n=10))), tmp_path / "p")
+    execute(p.dir, shard=(0, 3), progress=False)  # runs 0, 3, 6, 9
+    with pytest.raises(ScenarioError) as info:
+        merge(p.dir)
+    (msg,) = info.value.messages
+    assert "6 of 10 runs have no result: 1-2, 4-5, 7-8" in msg
+    assert not (p.dir / "runs.parquet").exists() and not (p.dir / "runs.csv").exists()
+
+
+def test_runs_table_layout_and_provenance(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = uniform_x(n=5, replicates=2).replace(
+        "x: {range: [0, 1]}", "x: {range: [0, 1]}\n  sleep: {levels: [0.0]}"
+    )
+    p, _ = plan(load_experiment(write_experiment(text)), tmp_path / "p")
+    execute(p.dir, progress=False)
+    runs, written = merge(p.dir)
+    assert [w.name for w in written] == ["runs.parquet", "runs.csv"]
+    assert list(runs.columns) == [
+        "run_id",
+        "point_id",
+        "replicate",
+        "seed",
+        "x",
+        "sleep",
+        "status",
+        "error",
+        "wall_s",
+        "host",
+        "y",
+        "u",
+    ]
+    assert runs["run_id"].tolist() == list(range(10))
+    assert (runs["wall_s"] >= 0).all() and runs["host"].str.len().gt(0).all()
+    meta = json.loads(pq.read_schema(p.dir / "runs.parquet").metadata[b"govsim"])
+    assert meta == {"design_hash": p.manifest["design_hash"], "code_version": "govsim-test-pinned"}
+    assert read_runs(load_plan(p.dir)).equals(runs)
+
+
+def test_behaviorspace_csv(write_experiment: Callable[..., Path], tmp_path: Path) -> None:
+    p, _ = plan(load_experiment(write_experiment(uniform_x(n=4))), tmp_path / "p")
+    execute(p.dir, progress=False)
+    runs, _ = merge(p.dir)
+    rows = list(csv.reader((p.dir / "runs.csv").open(encoding="utf-8")))
+    assert (
+        rows[0][0].startswith("BehaviorSpace-style results") and rows[0][1] == "Table version 2.0"
+    )
+    assert rows[2] == ["unix"]
+    header = rows[6]
+    assert header[:2] == ["[run number]", "x"] and "[step]" in header and header[-2:] == ["y", "u"]
+    body = rows[7:]
+    assert [int(r[0]) for r in body] == [1, 2, 3, 4]  # 1-based like BehaviorSpace
+    assert [float(r[header.index("y")]) for r in body] == runs["y"].tolist()
+
+
+def test_stale_runs_table_is_detected(
+    write_experiment: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p, _ = plan(load_experiment(write_experiment(uniform_x(n=4))), tmp_path / "p")
+    execute(p.dir, progress=False)
+    merge(p.dir)
+    manifest = json.loads((p.dir / "manifest.json").read_text())
+    manifest["code_version"] = "govsim-elsewhere"
+    (p.dir / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv(CODE_VERSION_ENV, "govsim-elsewhere")
+    with pytest.raises(ScenarioError, match="merged from another plan or code version"):
+        read_runs(load_plan(p.dir))
+    with pytest.raises(ScenarioError, match="do not belong to this plan"):
+        merge(p.dir)  # the results carry the old code version
+
+
+def test_timeseries_needs_a_plan_that_kept_them(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p, _ = plan(load_experiment(write_experiment(uniform_x(n=3))), tmp_path / "p")
+    execute(p.dir, progress=False)
+    with pytest.raises(ScenarioError, match="did not keep daily tables"):
+        merge(p.dir, timeseries=True)
+    assert not (p.dir / "runs.parquet").exists()

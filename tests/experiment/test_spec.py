@@ -1,0 +1,235 @@
+"""Experiment YAML validation: good files load, every problem is reported at its file:line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from govsim.config import ScenarioError
+from govsim.experiment.spec import load_experiment, load_experiment_text
+
+FUNCTION_OK = """
+name: ok
+function: govsim.experiment.testfunctions:ishigami
+parameters:
+  x1: {range: [-3, 3]}
+  x2: {range: [-3, 3], distribution: triangular, mode: 0}
+  x3: {levels: [0, 1.5]}
+design: {method: sobol, n: 64}
+root_seed: 1
+"""
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load_experiment(path)
+    return info.value.messages
+
+
+def test_function_experiment_loads_in_file_order(write_experiment: Callable[..., Path]) -> None:
+    exp = load_experiment(write_experiment(FUNCTION_OK))
+    assert [p.name for p in exp.parameters] == ["x1", "x2", "x3"]
+    assert exp.spec.design.method == "sobol"
+    assert exp.parameters[2].spec.levels == [0.0, 1.5]  # mixed int/float levels become floats
+    assert exp.base_scenario is None
+
+
+def test_name_defaults_to_file_stem(write_experiment: Callable[..., Path]) -> None:
+    exp = load_experiment(
+        write_experiment(FUNCTION_OK.replace("name: ok\n", ""), name="my_sweep.yaml")
+    )
+    assert exp.spec.name == "my_sweep"
+
+
+def test_scenario_target_resolves_base_and_detects_integer_fields(
+    write_experiment: Callable[..., Path],
+) -> None:
+    exp = load_experiment(
+        write_experiment(
+            """
+            scenario: baseline
+            set: {population.citizens: 300}
+            parameters:
+              dispatch.data_sharing: {range: [0, 1]}
+              population.network_degree: {range: [2, 8]}
+            design: {method: lhs, n: 4}
+            days: 5
+            root_seed: 3
+            """
+        )
+    )
+    assert exp.base_scenario is not None
+    assert exp.base_scenario["population"]["citizens"] == 300
+    integer = {p.name: p.integer for p in exp.parameters}
+    assert integer == {"dispatch.data_sharing": False, "population.network_degree": True}
+
+
+def test_unknown_key_is_located_with_did_you_mean(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(FUNCTION_OK.replace("root_seed: 1", "root_seed: 1\nreplicate: 3"))
+    (msg,) = errors_of(path)
+    assert msg.startswith(f"{path}:9: replicate: unknown key; did you mean 'replicates'?"), msg
+
+
+def test_sobol_n_must_be_power_of_two_located(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(FUNCTION_OK.replace("n: 64", "n: 100"))
+    (msg,) = errors_of(path)
+    assert msg.startswith(f"{path}:7: design:"), msg
+    assert "power of two" in msg and "64 or 128" in msg
+
+
+def test_every_problem_reported_at_once(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(
+        FUNCTION_OK.replace("x1: {range: [-3, 3]}", "x1: {range: [3, -3]}").replace(
+            "root_seed: 1", "root_seed: -1"
+        )
+    )
+    messages = errors_of(path)
+    assert len(messages) == 2, messages
+    assert any(m.startswith(f"{path}:4: parameters.x1:") and "low < high" in m for m in messages), (
+        messages
+    )
+    assert any(m.startswith(f"{path}:8: root_seed:") for m in messages), messages
+
+
+def test_missing_root_seed(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(FUNCTION_OK.replace("root_seed: 1\n", ""))
+    (msg,) = errors_of(path)
+    assert re.match(rf"{re.escape(str(path))}:\d+: root_seed: required key is missing", msg), msg
+
+
+def test_scenario_parameter_path_is_checked_against_schema(
+    write_experiment: Callable[..., Path],
+) -> None:
+    path = write_experiment(
+        """
+        scenario: baseline
+        parameters:
+          dispatch.data_sharng: {range: [0, 1]}
+        design: {method: lhs, n: 4}
+        root_seed: 3
+        """
+    )
+    (msg,) = errors_of(path)
+    assert msg.startswith(f"{path}:3: parameters.dispatch.data_sharng:"), msg
+    assert "did you mean 'data_sharing'" in msg
+
+
+def test_range_outside_schema_bounds_is_refused_before_running(
+    write_experiment: Callable[..., Path],
+) -> None:
+    path = write_experiment(
+        """
+        scenario: baseline
+        parameters:
+          dispatch.data_sharing: {range: [0, 2]}
+        design: {method: lhs, n: 4}
+        root_seed: 3
+        """
+    )
+    (msg,) = errors_of(path)
+    assert msg.startswith(
+        f"{path}:3: parameters.dispatch.data_sharing: value 2.0 is not a valid scenario value"
+    ), msg
+    assert "less than or equal to 1" in msg
+
+
+def test_set_path_typo_is_located(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(
+        """
+        scenario: baseline
+        set:
+          population.citizen: 300
+        parameters:
+          dispatch.data_sharing: {range: [0, 1]}
+        design: {method: lhs, n: 4}
+        root_seed: 3
+        """
+    )
+    (msg,) = errors_of(path)
+    assert msg.startswith(f"{path}:3: set.population.citizen:"), msg
+    assert "did you mean 'citizens'" in msg
+
+
+def test_whole_section_is_not_a_parameter(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(
+        """
+        scenario: baseline
+        parameters:
+          dispatch: {range: [0, 1]}
+        design: {method: lhs, n: 4}
+        root_seed: 3
+        """
+    )
+    (msg,) = errors_of(path)
+    assert "names a whole section" in msg
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            (
+                "function: govsim.experiment.testfunctions:ishigami",
+                "function: govsim.experiment.testfunctions:ishigam",
+            ),
+            "did you mean 'ishigami'",
+        ),
+        (
+            (
+                "function: govsim.experiment.testfunctions:ishigami",
+                "function: no_such_module_xyz:f",
+            ),
+            "cannot import module",
+        ),
+        (
+            ("function: govsim.experiment.testfunctions:ishigami", "function: ishigami"),
+            "expected 'module:function'",
+        ),
+        (("name: ok", "name: ok\nscenario: baseline"), "give exactly one target"),
+        (("method: sobol, n: 64", "method: grid"), "a grid needs levels, or range with steps"),
+        (("x3: {levels: [0, 1.5]}", "x3: {levels: [0, a]}"), "levels must all be of one kind"),
+        (("x3: {levels: [0, 1.5]}", "x3: {distribution: normal, mean: 0, sd: 1}"), None),
+        (("x3: {levels: [0, 1.5]}", "x3: {distribution: normal, mean: 0}"), "needs mean and sd"),
+        (("method: sobol, n: 64", "method: morris, n: 10"), None),
+        (
+            ("method: sobol, n: 64", "method: lhs, n: 10, second_order: true"),
+            "second_order applies to sobol",
+        ),
+        (("root_seed: 1", "root_seed: 1\ndays: 10"), "days applies to scenario targets only"),
+    ],
+)
+def test_bad_documents(
+    write_experiment: Callable[..., Path], change: tuple[str, str], expected: str | None
+) -> None:
+    text = FUNCTION_OK.replace(*change)
+    assert text != FUNCTION_OK
+    path = write_experiment(text)
+    if expected is None:
+        load_experiment(path)
+        return
+    messages = errors_of(path)
+    assert any(expected in m for m in messages), messages
+    assert all(m.startswith(f"{path}:") for m in messages), messages
+
+
+def test_morris_refuses_unbounded_parameters(write_experiment: Callable[..., Path]) -> None:
+    text = FUNCTION_OK.replace("method: sobol, n: 64", "method: morris, n: 10").replace(
+        "x3: {levels: [0, 1.5]}", "x3: {distribution: normal, mean: 0, sd: 1}"
+    )
+    messages = errors_of(write_experiment(text))
+    assert any("morris needs bounded parameters" in m for m in messages), messages
+
+
+def test_yaml_tags_and_syntax_errors_are_refused() -> None:
+    with pytest.raises(ScenarioError, match=r"exp:\d+: YAML syntax error"):
+        load_experiment_text("a: [1,\nb: 2\n", "exp")
+    with pytest.raises(ScenarioError, match="not allowed"):
+        load_experiment_text("root_seed: !!python/object:os.system x\n", "exp")
+
+
+def test_unreadable_file() -> None:
+    with pytest.raises(ScenarioError, match="cannot read experiment"):
+        load_experiment("/nonexistent/exp.yaml")
