@@ -230,7 +230,11 @@ class ChannelsSpec(Section):
         0.6, "1", "Usability of the app; lowers its cost for everyone.", ge=0, le=1
     )
     hotline_operators: int = P(
-        6, "operators", "Hotline operators on duty over a day.", ge=0, le=100_000
+        1,
+        "operators",
+        "Hotline operators on duty over a day (Beijing: ~1,700 for 22 M residents).",
+        ge=0,
+        le=100_000,
     )
     hotline_calls_per_operator: float = P(
         90.0,
