@@ -225,7 +225,16 @@ def word_of_mouth(c: CitizenArrays, rate: float) -> None:
     """Move trust and efficacy toward neighbours' means by ``rate`` (in place)."""
     if rate <= 0 or c.neighbours.nnz == 0:
         return
-    has = np.diff(c.neighbours.indptr) > 0
+    deg = np.diff(c.neighbours.indptr)
+    if deg.min() > 0:
+        # everyone has neighbours: the same arithmetic in place, without masked copies
+        for arr in (c.trust, c.efficacy):
+            m = c.neighbours @ arr
+            np.subtract(m, arr, out=m)
+            m *= rate
+            arr += m
+        return
+    has = deg > 0
     for arr in (c.trust, c.efficacy):
         m = c.neighbours @ arr
         arr[has] += rate * (m[has] - arr[has])
