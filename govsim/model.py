@@ -444,7 +444,7 @@ class GovernanceModel(mesa.Model):
             channel=chan.astype(np.int8),
             consultation=consult,
             deadline=t + self.cat_deadline[cat],
-            owner_units=np.array([len(self.cat_owners[k]) for k in cat], dtype=np.int8),
+            owner_units=self._owner_table()[1][cat],
             quartile=c.quartile[who],
             age_group=c.age_group[who],
             repeat_of=rep,
@@ -463,13 +463,7 @@ class GovernanceModel(mesa.Model):
         ids_nc, who_nc, cat_nc = ids[m], who[m], cat[m]
         comm = c.community[who_nc]
         street = self.city.community_street[comm]
-        district = self.city.street_district[street]
-        owner_lists = [
-            self._owner_units(self.cat_owners[k], int(cm), int(sr), int(di))
-            for k, cm, sr, di in zip(
-                cat_nc.tolist(), comm.tolist(), street.tolist(), district.tolist(), strict=True
-            )
-        ]
+        owner_lists = self._owner_table()[0][cat_nc, comm]  # (cases, owners), -1 padded
         solvable = rng.random(len(ids_nc)) >= self.cat_unsolvable[cat_nc]
         unowned = (
             rng.random(len(ids_nc))
@@ -478,7 +472,7 @@ class GovernanceModel(mesa.Model):
         forced = self.cat_offline[cat_nc] & s.boundary.force_online
         st.forced_online[ids_nc] = forced
         if forced.any():
-            units = np.array([ol[0] for ol in owner_lists])
+            units = owner_lists[:, 0]
             np.add.at(
                 self.engine.forced_entries_today,
                 units[forced],
@@ -493,6 +487,24 @@ class GovernanceModel(mesa.Model):
             self.cat_effort[cat_nc],
             unowned,
         )
+
+    def _owner_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Owner units of every (category, community), -1 padded, and owners per category.
+
+        Built once from :meth:`_owner_units`, so that filing a day's cases is a lookup.
+        """
+        if getattr(self, "_owner_tab", None) is None:
+            city = self.city
+            n_own = np.array([len(o) for o in self.cat_owners], dtype=np.int8)
+            tab = np.full((len(self.cat_owners), city.n_communities, max(1, n_own.max())), -1)
+            for k, owners in enumerate(self.cat_owners):
+                for cm in range(city.n_communities):
+                    sr = int(city.community_street[cm])
+                    di = int(city.street_district[sr])
+                    units = self._owner_units(owners, cm, sr, di)
+                    tab[k, cm, : len(units)] = units
+            self._owner_tab = (tab, n_own)
+        return self._owner_tab
 
     def _owner_units(self, owners: list[str], comm: int, street: int, district: int) -> list[int]:
         city = self.city

@@ -125,6 +125,7 @@ class CaseEngine:
         self.refiles_due: list[tuple[float, int]] = []
         self.day_start = 0.0
         self.quiet_queue_mode = scenario.queue.enabled
+        self._wrong_cache: dict[tuple[int, int], list[int]] = {}
 
     # ----------------------------------------------------------------- bookkeeping
     def _ensure_capacity(self) -> None:
@@ -170,7 +171,7 @@ class CaseEngine:
     def register(
         self,
         ids: np.ndarray,
-        owner_lists: list[list[int]],
+        owner_lists: list[list[int]] | np.ndarray,
         solvable: np.ndarray,
         offline_suited: np.ndarray,
         street: np.ndarray,
@@ -181,7 +182,8 @@ class CaseEngine:
 
         Args:
             ids: Case ids (already in the store, state ``accepted``).
-            owner_lists: Owner unit ids of each case.
+            owner_lists: Owner unit ids of each case: a list of lists, or an int array
+                ``(len(ids), k)`` padded with -1 after each case's owners.
             solvable: Whether each problem can be truly solved at all.
             offline_suited: Whether each is an offline-suited matter.
             street: The street of each case's territory.
@@ -190,37 +192,50 @@ class CaseEngine:
         """
         self._ensure_capacity()
         st = self.store
+        ids = np.asarray(ids, dtype=np.int64)
+        k = len(ids)
+        if k == 0:
+            return
+        if isinstance(owner_lists, np.ndarray):
+            owners = np.full((k, MAX_PARTS), -1, dtype=np.int64)
+            owners[:, : owner_lists.shape[1]] = owner_lists
+        else:
+            owners = np.full((k, MAX_PARTS), -1, dtype=np.int64)
+            for i, ol in enumerate(owner_lists):
+                owners[i, : len(ol)] = ol
+        unowned = np.asarray(unowned, dtype=bool)
+        backstop = self.s.dispatch.district_backstop
+        if backstop and unowned.any():
+            owners[unowned] = -1
+            owners[unowned, 0] = self.city.backstop_unit[self.city.street_district[street[unowned]]]
+        n_own = (owners >= 0).sum(axis=1)
+        st.owner_units[ids[unowned]] = n_own[unowned]
+        st.parts_left[ids[unowned]] = n_own[unowned]
+        self.owners[ids] = owners
+        st.unit[ids] = owners[:, 0]
+        self.solvable[ids] = solvable
+        self.offline_suited[ids] = offline_suited
+        self.case_street[ids] = street
+        self.case_effort[ids] = effort
         sequential_mode = not self.unified and not self.s.dispatch.first_receiver_responsibility
-        for k, case in enumerate(ids.tolist()):
-            owners = owner_lists[k]
-            if unowned[k]:
-                if self.s.dispatch.district_backstop:
-                    district = self.city.street_district[street[k]]
-                    owners = [int(self.city.backstop_unit[district])]
-                st.owner_units[case] = len(owners)
-                st.parts_left[case] = len(owners)
-            for p, u in enumerate(owners):
-                self.owners[case, p] = u
-            st.unit[case] = owners[0]
-            self.solvable[case] = solvable[k]
-            self.offline_suited[case] = offline_suited[k]
-            self.case_street[case] = street[k]
-            self.case_effort[case] = effort[k]
-            self.sequential[case] = sequential_mode and len(owners) > 1
-            t0 = float(st.t_created[case])
-            unclear = bool(unowned[k]) and not self.s.dispatch.district_backstop
-            if self.sequential[case]:
-                self._push(t0, DISPATCH, case, 0, -2 if unclear else -1)
-                self.next_part[case] = 1
-            else:
-                for p in range(len(owners)):
-                    extra = (
-                        self._delay(self.s.dispatch.coordination_days * (1 - self.ds))
-                        if p > 0
-                        else 0.0
-                    )
-                    self._push(t0 + extra, DISPATCH, case, p, -2 if unclear else -1)
-                self.next_part[case] = len(owners)
+        sequential = (n_own > 1) & sequential_mode
+        self.sequential[ids] = sequential
+        self.next_part[ids] = np.where(sequential, 1, n_own)
+        flags = np.where(unowned & (not backstop), -2, -1)
+        coord = self.s.dispatch.coordination_days * (1 - self.ds)
+        push, delay = self._push, self._delay
+        for case, t0, n, seq, flag in zip(
+            ids.tolist(),
+            st.t_created[ids].tolist(),
+            n_own.tolist(),
+            sequential.tolist(),
+            flags.tolist(),
+            strict=True,
+        ):
+            push(t0, DISPATCH, case, 0, flag)
+            if not seq:
+                for p in range(1, n):
+                    push(t0 + delay(coord), DISPATCH, case, p, flag)
 
     def enqueue_direct(self, ids: np.ndarray, efforts: np.ndarray) -> None:
         """M/M/c validation mode: cases go straight to unit 0, FIFO, with the given service times."""
@@ -283,12 +298,16 @@ class CaseEngine:
 
     def _wrong_unit(self, case: int, part: int) -> int:
         """A department copy that does not own the part (where a misrouted part lands)."""
-        owner = self.owners[case, part]
+        owner = int(self.owners[case, part])
         depts = self.city.dept_unit
         if depts.size == 0:
             return -1
-        district = self.city.street_district[self.case_street[case]]
-        cands = [int(u) for u in depts[:, district] if u != owner and u >= 0]
+        district = int(self.city.street_district[self.case_street[case]])
+        key = (owner, district)
+        cands = self._wrong_cache.get(key)
+        if cands is None:  # the department copies serving the district, less the owner
+            cands = [int(u) for u in depts[:, district] if u != owner and u >= 0]
+            self._wrong_cache[key] = cands
         if not cands:
             return -1
         return cands[int(self.rng.integers(len(cands)))]

@@ -80,10 +80,9 @@ class ServiceSystem:
     def pending_work_hours(self) -> np.ndarray:
         """Staff-hours of effort waiting at each unit (not yet started)."""
         out = np.zeros(self.n_units)
-        for u in range(self.n_units):
-            out[u] = sum(t.effort for t in self._ready[u]) + sum(
-                x[2].effort for x in self._incoming[u]
-            )
+        for u, (ready, incoming) in enumerate(zip(self._ready, self._incoming, strict=True)):
+            if ready or incoming:  # most units have nothing waiting; same sums, same order
+                out[u] = sum([t.effort for t in ready]) + sum([x[2].effort for x in incoming])
         return out
 
     def run_day(
