@@ -1,0 +1,413 @@
+"""The govsim benchmark suite: one command, one report.
+
+    python -m benchmarks.run            # 10k, 100k and 1M citizens x 365 days, 3 repeats each
+    python -m benchmarks.run --quick    # a small smoke run (seconds), same report format
+
+For every population size, and for each repeat, three measurements run one after another, each in a
+fresh interpreter (:mod:`benchmarks.worker`), so they share the machine's state at that moment:
+
+1. govsim end to end on the baseline scenario scaled to that many citizens
+   (:func:`benchmarks.scaling.scaled_baseline`): citizen-days/s, cases/s, peak RSS;
+2. the peer anchor: Mesa's own empty-step ``shuffle_do`` loop at the same number of agents, in
+   agent-steps/s;
+3. the practical limit: one vectorised NumPy draw per citizen per day, in draws/s.
+
+Because shared machines are noisy, the report leads with *ratios* computed within each repeat
+(govsim / Mesa, NumPy / govsim) and gives medians with min and max over the repeats. The growth
+exponent is the slope of log(median end-to-end seconds) against log(citizens). The report, with
+machine and version information, is written atomically to ``benchmarks/results.md`` (and the raw
+measurements to ``results.json`` beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "results.md"
+FULL_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (2_000, 4_000)
+MESA_AGENT_STEPS = 2_000_000
+"""Mesa is stepped until about this many agent-steps (at least 3 steps)."""
+
+TARGET_MESA_RATIO = 20.0
+TARGET_1M_SECONDS = 60.0
+TARGET_1M_RSS_GB = 4.0
+TARGET_EXPONENT = (0.9, 1.1)
+TARGET_10K_SECONDS = 1.5
+
+
+def run_worker(kind: str, n: int, count: int, seed: int) -> dict[str, float]:
+    """Run one :mod:`benchmarks.worker` measurement in a fresh interpreter and parse its JSON."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    cmd = [sys.executable, "-m", "benchmarks.worker", kind, str(n), str(count), str(seed)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"benchmark worker {' '.join(cmd[2:])} failed:\n{tail}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mesa_steps(n: int) -> int:
+    """Steps of the Mesa anchor at ``n`` agents (about MESA_AGENT_STEPS agent-steps, at least 3)."""
+    return max(3, math.ceil(MESA_AGENT_STEPS / max(n, 1)))
+
+
+def measure(
+    sizes: Sequence[int],
+    days: int,
+    repeats: int,
+    seed: int = 1,
+    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+) -> list[dict]:
+    """All measurements: for each size, ``repeats`` x (govsim, Mesa, NumPy)."""
+    rows: list[dict] = []
+    for n in sizes:
+        for r in range(repeats):
+            g = run_worker("govsim", n, days, seed)
+            m = run_worker("mesa", n, mesa_steps(n), seed)
+            x = run_worker("numpy", n, days, seed)
+            rows.append({"n": n, "repeat": r, "govsim": g, "mesa": m, "numpy": x})
+            log(
+                f"n={n:>9,d} repeat {r + 1}/{repeats}: govsim {g['seconds']:.2f} s "
+                f"({g['citizen_days'] / g['seconds'] / 1e6:.2f} M citizen-days/s), "
+                f"mesa {m['agent_steps'] / m['seconds'] / 1e6:.3f} M agent-steps/s, "
+                f"numpy {x['draws'] / x['seconds'] / 1e6:.0f} M draws/s; CPU-time ratio "
+                f"{(g['citizen_days'] / g['cpu_seconds']) / (m['agent_steps'] / m['cpu_seconds']):.1f}"
+            )
+    return rows
+
+
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _rates(rs: list[dict], clock: str) -> tuple[list[float], list[float], list[float]]:
+    """govsim, Mesa and NumPy rates per repeat, by wall clock (``seconds``) or CPU time."""
+    g = [r["govsim"]["citizen_days"] / r["govsim"][clock] for r in rs]
+    m = [r["mesa"]["agent_steps"] / r["mesa"][clock] for r in rs]
+    x = [r["numpy"]["draws"] / max(r["numpy"][clock], 1e-9) for r in rs]
+    return g, m, x
+
+
+def summarise(rows: list[dict], days: int) -> dict:
+    """Per-size statistics, paired ratios and the growth exponent (wall clock and CPU time)."""
+    sizes = sorted({r["n"] for r in rows})
+    per: dict[int, dict] = {}
+    for n in sizes:
+        rs = [r for r in rows if r["n"] == n]
+        peak = [r["govsim"]["peak_rss_kb"] * 1024 for r in rs]
+        model_bytes = [
+            (r["govsim"]["peak_rss_kb"] - r["govsim"]["base_rss_kb"]) * 1024 / n for r in rs
+        ]
+        entry: dict = {
+            "init_seconds": _stats([r["govsim"]["init_seconds"] for r in rs]),
+            "cases": rs[0]["govsim"]["cases"],
+            "cases_per_s": _stats([r["govsim"]["cases"] / r["govsim"]["seconds"] for r in rs]),
+            "peak_rss_bytes": _stats(peak),
+            "rss_bytes_per_citizen": _stats([p / n for p in peak]),
+            "model_bytes_per_citizen": _stats(model_bytes),
+            "repeats": len(rs),
+        }
+        for clock, tag in (("seconds", ""), ("cpu_seconds", "cpu_")):
+            g, m, x = _rates(rs, clock)
+            entry[f"{tag}seconds"] = _stats([r["govsim"][clock] for r in rs])
+            entry[f"{tag}citizen_days_per_s"] = _stats(g)
+            entry[f"{tag}mesa_agent_steps_per_s"] = _stats(m)
+            entry[f"{tag}numpy_draws_per_s"] = _stats(x)
+            entry[f"{tag}ratio_govsim_to_mesa"] = _stats([a / b for a, b in zip(g, m, strict=True)])
+            entry[f"{tag}ratio_numpy_to_govsim"] = _stats(
+                [b / a for a, b in zip(g, x, strict=True)]
+            )
+        per[n] = entry
+    out = {"days": days, "sizes": sizes, "per_size": per}
+    for tag in ("", "cpu_"):
+        exponent = float("nan")
+        if len(sizes) >= 2:
+            t = [per[n][f"{tag}seconds"]["median"] for n in sizes]
+            exponent = float(np.polyfit(np.log(sizes), np.log(t), 1)[0])
+        out[f"{tag}exponent"] = exponent
+    return out
+
+
+def machine_info() -> dict[str, str]:
+    """Machine, load and version information for the report."""
+    import mesa
+    import pandas
+    import scipy
+
+    import govsim
+
+    info = {
+        "date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cores (usable)": str(
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        ),
+        "memory": _mem_total(),
+        "python": platform.python_version(),
+        "govsim": govsim.__version__,
+        "mesa": mesa.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pandas.__version__,
+        "git commit": _git_commit(),
+    }
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _mem_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _git_commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "govsim"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + (" (govsim/ has uncommitted changes)" if dirty else "")
+
+
+def _fmt_rate(s: dict[str, float], scale: float = 1e6, digits: int = 2) -> str:
+    return f"{s['median'] / scale:.{digits}f} ({s['min'] / scale:.{digits}f}-{s['max'] / scale:.{digits}f})"
+
+
+def _fmt_plain(s: dict[str, float], digits: int = 1) -> str:
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
+
+
+def _mark(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "**no**")
+
+
+def render(summary: dict, info: dict[str, str], load: tuple[str, str], command: str) -> str:
+    """The markdown report."""
+    per, days = summary["per_size"], summary["days"]
+    L = [
+        "# govsim benchmark results",
+        "",
+        f"Written by `{command}`. Baseline scenario scaled to each population "
+        "(`benchmarks/scaling.py`: citizens per community and staff per citizen as in the "
+        f"baseline, all behaviour on), {days} days, one process. Medians over repeats with "
+        "(min-max); ratios are computed within each repeat, from measurements run back to back. "
+        "Every figure is given by wall clock and by CPU time of the measuring process "
+        "(`time.process_time`): on a shared machine the wall clock also counts the time other "
+        "processes held the cores (see the load average), CPU time does not.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+        *[f"| {k} | {v} |" for k, v in info.items()],
+        f"| load average (1 min) before / after | {load[0]} / {load[1]} |",
+        "",
+        "## Ratios",
+        "",
+        "| citizens | govsim / Mesa empty step (wall) | (CPU) | NumPy draw / govsim (wall) | (CPU) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, p in per.items():
+        L.append(
+            f"| {n:,d} | {_fmt_plain(p['ratio_govsim_to_mesa'])} | "
+            f"{_fmt_plain(p['cpu_ratio_govsim_to_mesa'])} | "
+            f"{_fmt_plain(p['ratio_numpy_to_govsim'])} | "
+            f"{_fmt_plain(p['cpu_ratio_numpy_to_govsim'])} |"
+        )
+    L += [
+        "",
+        "govsim / Mesa: govsim citizen-days per second over Mesa 3 agent-steps per second "
+        "(`shuffle_do` of an empty `step`) at the same population. NumPy / govsim: how many times "
+        "faster one `rng.random(n)` per day is than a govsim day (the practical limit).",
+        "",
+        "## End to end",
+        "",
+        "| citizens | seconds wall | CPU s | init s | M citizen-days/s wall | CPU | cases | "
+        "k cases/s wall | peak RSS MB | RSS bytes/citizen | model bytes/citizen | "
+        "Mesa M agent-steps/s wall | CPU | NumPy M draws/s CPU |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, p in per.items():
+        L.append(
+            f"| {n:,d} | {_fmt_plain(p['seconds'], 2)} | {_fmt_plain(p['cpu_seconds'], 2)} | "
+            f"{p['init_seconds']['median']:.2f} | "
+            f"{_fmt_rate(p['citizen_days_per_s'])} | {_fmt_rate(p['cpu_citizen_days_per_s'])} | "
+            f"{int(p['cases']):,d} | {_fmt_rate(p['cases_per_s'], 1e3, 1)} | "
+            f"{p['peak_rss_bytes']['median'] / 1e6:.0f} | "
+            f"{p['rss_bytes_per_citizen']['median']:.0f} | "
+            f"{p['model_bytes_per_citizen']['median']:.0f} | "
+            f"{_fmt_rate(p['mesa_agent_steps_per_s'], 1e6, 3)} | "
+            f"{_fmt_rate(p['cpu_mesa_agent_steps_per_s'], 1e6, 3)} | "
+            f"{_fmt_rate(p['cpu_numpy_draws_per_s'], 1e6, 0)} |"
+        )
+    exp, cexp = summary["exponent"], summary["cpu_exponent"]
+    sizes_txt = ", ".join(f"{n:,d}" for n in per)
+    L += [
+        "",
+        "Seconds: building the model, stepping every day, then the time series and summary. "
+        "Peak RSS is the whole interpreter's (imports included); model bytes/citizen subtract "
+        "the RSS measured just before the model was built.",
+        "",
+        (
+            f"Growth exponent of end-to-end time against population (log-log fit over "
+            f"{sizes_txt}): **{exp:.3f}** by wall clock, **{cexp:.3f}** by CPU time."
+            if math.isfinite(exp)
+            else "Growth exponent: needs two sizes or more."
+        ),
+        "",
+        "## Targets",
+        "",
+        "| target | measured (wall) | met | measured (CPU) | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    ratio_n = 100_000 if 100_000 in per else max(per)
+    r, cr = (
+        per[ratio_n][k]["median"] for k in ("ratio_govsim_to_mesa", "cpu_ratio_govsim_to_mesa")
+    )
+    L.append(
+        f"| citizen-day rate >= {TARGET_MESA_RATIO:g}x Mesa's empty step (at {ratio_n:,d}) "
+        f"| {r:.1f}x | {_mark(r >= TARGET_MESA_RATIO)} | {cr:.1f}x | "
+        f"{_mark(cr >= TARGET_MESA_RATIO)} |"
+    )
+    full_year = days == 365
+    if 1_000_000 in per:
+        s1, c1 = (per[1_000_000][k]["median"] for k in ("seconds", "cpu_seconds"))
+        m1 = per[1_000_000]["peak_rss_bytes"]["median"] / 1024**3
+        L.append(
+            f"| 1M citizens x {days} days <= {TARGET_1M_SECONDS:g} s | {s1:.1f} s | "
+            f"{_mark(s1 <= TARGET_1M_SECONDS if full_year else None)} | {c1:.1f} s | "
+            f"{_mark(c1 <= TARGET_1M_SECONDS if full_year else None)} |"
+        )
+        L.append(
+            f"| 1M citizens peak RSS <= {TARGET_1M_RSS_GB:g} GB | {m1:.2f} GiB | "
+            f"{_mark(m1 <= TARGET_1M_RSS_GB)} | | |"
+        )
+    else:
+        L.append("| 1M citizens x 365 days <= 60 s, <= 4 GB | not measured | n/a | | |")
+    lo, hi = TARGET_EXPONENT
+    fin = math.isfinite(exp)
+    L.append(
+        f"| growth exponent in [{lo}, {hi}] | {exp:.3f} | {_mark(lo <= exp <= hi) if fin else 'n/a'} "
+        f"| {cexp:.3f} | {_mark(lo <= cexp <= hi) if fin else 'n/a'} |"
+    )
+    if 10_000 in per:
+        s10, c10 = (per[10_000][k]["median"] for k in ("seconds", "cpu_seconds"))
+        L.append(
+            f"| 10k citizens x {days} days < {TARGET_10K_SECONDS:g} s | {s10:.2f} s | "
+            f"{_mark(s10 < TARGET_10K_SECONDS if full_year else None)} | {c10:.2f} s | "
+            f"{_mark(c10 < TARGET_10K_SECONDS if full_year else None)} |"
+        )
+    L.append("")
+    return "\n".join(L)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(float(s)) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--sizes: expected comma-separated citizen counts like 10000,100000, got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--sizes: every size must be >= 1, got {text!r}")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring)."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small smoke run (2k and 4k citizens, 20 days, 1 repeat)",
+    )
+    p.add_argument(
+        "--sizes", type=_sizes, help="comma-separated citizen counts (default 10000,100000,1000000)"
+    )
+    p.add_argument("--days", type=int, help="simulated days (default 365; 20 with --quick)")
+    p.add_argument("--repeats", type=int, help="repeats per size (default 3; 1 with --quick)")
+    p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"report path (default {DEFAULT_OUT.relative_to(ROOT)})",
+    )
+    a = p.parse_args(argv)
+    sizes = a.sizes or (QUICK_SIZES if a.quick else FULL_SIZES)
+    days = a.days if a.days is not None else (20 if a.quick else 365)
+    repeats = a.repeats if a.repeats is not None else (1 if a.quick else 3)
+    if days < 1 or repeats < 1:
+        p.error(f"--days and --repeats must be >= 1 (got days={days}, repeats={repeats})")
+    load0 = f"{os.getloadavg()[0]:.2f}"
+    rows = measure(sizes, days, repeats, a.seed)
+    load1 = f"{os.getloadavg()[0]:.2f}"
+    summary = summarise(rows, days)
+    command = (
+        "python -m benchmarks.run"
+        + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    )
+    text = render(summary, machine_info(), (load0, load1), command.strip())
+    out = a.out.resolve()
+    write_atomic(
+        out.with_suffix(".json"),
+        json.dumps({"summary": summary, "runs": rows}, indent=1, default=str),
+    )
+    write_atomic(out, text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

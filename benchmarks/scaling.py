@@ -1,0 +1,57 @@
+"""The baseline scenario at a given population, with the city grown to match.
+
+Raising ``population.citizens`` alone keeps the packaged baseline's 24 communities and its few
+dozen department staff, so at 100k citizens every unit gets ten times the cases it can serve and
+the backlog grows without bound (a different model regime, not a bigger city). A benchmark of
+cost against population must keep the load per unit constant instead, the way a real megacity is
+a larger number of similar districts. :func:`scaled_baseline` does that:
+
+* citizens per community, per street and per grid stay those of the baseline (``factor`` =
+  citizens / baseline citizens; more districts, and more streets per district once the schema's
+  district limit is reached);
+* district-level departments get staff in proportion to the citizens per district, city-level
+  departments in proportion to ``factor``.
+
+Every behaviour switch of the baseline is left as it is.
+"""
+
+from __future__ import annotations
+
+import math
+
+from govsim.config import load_scenario, scenario_from_dict, scenario_to_dict
+from govsim.schema import Scenario
+
+MAX_DISTRICTS = 100
+"""The schema's upper bound on ``city.districts``."""
+
+
+def scaled_baseline(citizens: int, *, days: int = 365, seed: int = 1) -> Scenario:
+    """The packaged ``baseline`` with ``citizens`` residents and a city scaled to them.
+
+    Args:
+        citizens: Population to simulate.
+        days: Simulated days.
+        seed: The scenario's seed.
+
+    Returns:
+        A validated scenario whose load per unit matches the baseline's.
+    """
+    base = load_scenario("baseline")
+    data = scenario_to_dict(base)
+    factor = citizens / base.population.citizens
+    c = data["city"]
+    want = max(1, round(c["districts"] * factor))
+    districts = min(MAX_DISTRICTS, want)
+    streets = max(1, round(c["streets_per_district"] * want / districts))
+    c["districts"] = districts
+    c["streets_per_district"] = streets
+    per_district = citizens / districts
+    base_per_district = base.population.citizens / base.city.districts
+    for spec in data["departments"].values():
+        k = factor if spec["level"] == "city" else per_district / base_per_district
+        spec["staff"] = max(1, math.ceil(spec["staff"] * k - 1e-9))
+    data["population"]["citizens"] = int(citizens)
+    data["days"] = int(days)
+    data["seed"] = int(seed)
+    return scenario_from_dict(data, source=f"scaled_baseline({citizens})")

@@ -1,0 +1,131 @@
+"""One benchmark measurement in a fresh interpreter; prints one JSON line.
+
+Run by :mod:`benchmarks.run` (one subprocess per measurement, so that peak RSS belongs to that
+measurement alone and nothing is warmed up by an earlier one)::
+
+    python -m benchmarks.worker govsim N DAYS SEED
+    python -m benchmarks.worker mesa N STEPS SEED
+    python -m benchmarks.worker numpy N DAYS SEED
+
+* ``govsim``: the baseline scenario scaled to ``N`` citizens (:func:`benchmarks.scaling.
+  scaled_baseline`), end to end as :func:`govsim.runner.simulate` does it: build the model, step
+  ``DAYS`` days, then the time series and summary.
+* ``mesa``: Mesa's own per-agent loop, the peer anchor: ``N`` agents whose ``step`` does nothing,
+  activated with ``model.agents.shuffle_do("step")`` ``STEPS`` times.
+* ``numpy``: the practical limit: one vectorised NumPy random draw per citizen per day,
+  ``rng.random(N)`` ``DAYS`` times.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+
+def _rss_now_kb() -> int:
+    """Current resident set size in KiB (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except OSError:
+        return 0
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _peak_rss_kb() -> int:
+    """Peak resident set size of this process in KiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak // 1024) if sys.platform == "darwin" else int(peak)
+
+
+def measure_govsim(n: int, days: int, seed: int) -> dict[str, float]:
+    """End-to-end baseline run at ``n`` citizens (see the module docstring)."""
+    from benchmarks.scaling import scaled_baseline
+    from govsim.model import GovernanceModel
+
+    scenario = scaled_baseline(n, days=days, seed=seed)
+    base_rss = _rss_now_kb()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    model = GovernanceModel(scenario=scenario, rng=seed)
+    t1 = time.perf_counter()
+    for _ in range(days):
+        model.step()
+    t2 = time.perf_counter()
+    model.timeseries()
+    model.summary()
+    t3 = time.perf_counter()
+    return {
+        "seconds": t3 - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "init_seconds": t1 - t0,
+        "step_seconds": t2 - t1,
+        "output_seconds": t3 - t2,
+        "cases": float(model.cases.n),
+        "citizen_days": float(n) * days,
+        "base_rss_kb": float(base_rss),
+        "peak_rss_kb": float(_peak_rss_kb()),
+    }
+
+
+def measure_mesa(n: int, steps: int, seed: int) -> dict[str, float]:
+    """Mesa 3's empty-step ``shuffle_do`` rate at ``n`` agents."""
+    import mesa
+
+    class Empty(mesa.Agent):
+        """An agent whose step does nothing."""
+
+    model = mesa.Model(rng=seed)
+    t0 = time.perf_counter()
+    Empty.create_agents(model, n)
+    t1 = time.perf_counter()
+    c1 = time.process_time()
+    for _ in range(steps):
+        model.agents.shuffle_do("step")
+    t2 = time.perf_counter()
+    return {
+        "seconds": t2 - t1,
+        "cpu_seconds": time.process_time() - c1,
+        "create_seconds": t1 - t0,
+        "agent_steps": float(n) * steps,
+        "peak_rss_kb": float(_peak_rss_kb()),
+    }
+
+
+def measure_numpy(n: int, days: int, seed: int) -> dict[str, float]:
+    """One vectorised NumPy draw per citizen per day."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for _ in range(days):
+        rng.random(n)
+    t1 = time.perf_counter()
+    return {"seconds": t1 - t0, "cpu_seconds": time.process_time() - c0, "draws": float(n) * days}
+
+
+MEASURES = {"govsim": measure_govsim, "mesa": measure_mesa, "numpy": measure_numpy}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``KIND N COUNT SEED``; prints the measurement as JSON."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 4 or args[0] not in MEASURES:
+        print(
+            f"usage: python -m benchmarks.worker {{{'|'.join(MEASURES)}}} N COUNT SEED",
+            file=sys.stderr,
+        )
+        return 2
+    kind, n, count, seed = args[0], int(args[1]), int(args[2]), int(args[3])
+    out = MEASURES[kind](n, count, seed)
+    print(json.dumps({"kind": kind, "n": n, "count": count, "seed": seed, **out}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

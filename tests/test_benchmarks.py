@@ -1,0 +1,129 @@
+"""The benchmark suite keeps working: a small smoke run, the scaling rule, the report and checks.
+
+No timing is asserted anywhere (shared machines are too noisy); the tests check that the suite
+runs end to end, measures what it says, and writes a complete report.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import check_identical, run  # noqa: E402
+from benchmarks.scaling import scaled_baseline  # noqa: E402
+from govsim.config import load_scenario  # noqa: E402
+
+
+def _communities(s) -> int:
+    c = s.city
+    return c.districts * c.streets_per_district * c.communities_per_street
+
+
+@pytest.mark.parametrize("citizens", [10_000, 100_000, 1_000_000, 3_000_000])
+def test_scaled_baseline_keeps_the_load_per_unit(citizens: int) -> None:
+    base = load_scenario("baseline")
+    s = scaled_baseline(citizens, days=30, seed=7)
+    assert s.population.citizens == citizens and s.days == 30 and s.seed == 7
+    per_community = citizens / _communities(s)
+    assert per_community == pytest.approx(base.population.citizens / _communities(base), rel=0.01)
+    assert s.city.districts <= 100
+    factor = citizens / base.population.citizens
+    per_district = (citizens / s.city.districts) / (base.population.citizens / base.city.districts)
+    for name, spec in s.departments.items():
+        k = factor if spec.level == "city" else per_district
+        assert spec.staff == math.ceil(base.departments[name].staff * k - 1e-9), name
+    # everything else is the baseline's
+    for section in ("dispatch", "closed_loop", "assessment", "gaming", "channels", "citizens"):
+        assert getattr(s, section) == getattr(base, section), section
+
+
+def test_the_baseline_size_is_the_baseline() -> None:
+    base = load_scenario("baseline")
+    s = scaled_baseline(base.population.citizens, days=base.days, seed=base.seed)
+    assert s.city == base.city
+    assert s.departments == base.departments
+
+
+def _fake_rows() -> list[dict]:
+    rows = []
+    for n, secs in ((1000, 1.0), (4000, 4.0)):
+        for r in range(3):
+            g = {
+                "seconds": secs * (1 + 0.1 * r),
+                "cpu_seconds": secs,
+                "init_seconds": 0.1,
+                "cases": 10.0 * n,
+                "citizen_days": n * 10.0,
+                "base_rss_kb": 1000.0,
+                "peak_rss_kb": 1000.0 + n,
+            }
+            m = {"seconds": 1.0, "cpu_seconds": 1.0, "agent_steps": 1e5, "peak_rss_kb": 1.0}
+            x = {"seconds": 0.01, "cpu_seconds": 0.01, "draws": n * 10.0}
+            rows.append({"n": n, "repeat": r, "govsim": g, "mesa": m, "numpy": x})
+    return rows
+
+
+def test_summary_ratios_and_exponent_from_known_numbers() -> None:
+    s = run.summarise(_fake_rows(), days=10)
+    p = s["per_size"][1000]
+    # govsim 1000*10 citizen-days in 1.0-1.2 s, Mesa 1e5 agent-steps/s
+    assert p["ratio_govsim_to_mesa"]["max"] == pytest.approx(0.1)
+    assert p["ratio_govsim_to_mesa"]["min"] == pytest.approx(10_000 / 1.2 / 1e5)
+    assert p["cpu_ratio_govsim_to_mesa"]["median"] == pytest.approx(0.1)
+    assert p["model_bytes_per_citizen"]["median"] == pytest.approx(1024.0)
+    # time proportional to population: exponent 1
+    assert s["exponent"] == pytest.approx(1.0)
+    assert s["cpu_exponent"] == pytest.approx(1.0)
+    text = run.render(s, {"python": "3.x"}, ("0.1", "0.2"), "python -m benchmarks.run")
+    for heading in ("## Machine", "## Ratios", "## End to end", "## Targets"):
+        assert heading in text
+    assert "1.000" in text  # the exponent is reported
+
+
+def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    code = run.main(
+        ["--quick", "--sizes", "1000,2000", "--days", "5", "--repeats", "1", "--out", str(out)]
+    )
+    assert code == 0
+    text = out.read_text()
+    assert "| 1,000 |" in text and "| 2,000 |" in text
+    assert "mesa" in text and "numpy" in text  # version information
+    data = __import__("json").loads(out.with_suffix(".json").read_text())
+    runs = data["runs"]
+    assert len(runs) == 2
+    for r in runs:
+        assert r["govsim"]["citizen_days"] == r["n"] * 5
+        assert r["govsim"]["cases"] > 0 and r["govsim"]["seconds"] > 0
+        assert r["govsim"]["peak_rss_kb"] >= r["govsim"]["base_rss_kb"] > 0
+        assert r["mesa"]["agent_steps"] == r["n"] * run.mesa_steps(r["n"])
+        assert r["numpy"]["draws"] == r["n"] * 5
+    assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
+
+
+def test_bad_sizes_are_refused_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        run.main(["--sizes", "ten"])
+    assert e.value.code == 2
+    assert "--sizes" in capsys.readouterr().err
+
+
+def test_check_identical_sees_any_difference_and_ignores_nan_equal() -> None:
+    ts = pd.DataFrame({"day": [1, 2], "x": [1.0, float("nan")]})
+    ref = {"a": {"summary": {"m": float("nan"), "k": 1.0}, "timeseries": ts, "days": 2}}
+    same = {"a": {"summary": {"m": float("nan"), "k": 1.0}, "timeseries": ts.copy(), "days": 2}}
+    assert check_identical.differences(ref, same) == []
+    ts2 = ts.copy()
+    ts2.loc[1, "x"] = 0.5
+    moved = {"a": {"summary": {"m": float("nan"), "k": 1.0 + 1e-15}, "timeseries": ts2, "days": 2}}
+    diff = check_identical.differences(ref, moved)
+    assert any("summary[k]" in d for d in diff)
+    assert any("timeseries[x]" in d and "first day 2" in d for d in diff)
