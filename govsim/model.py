@@ -280,6 +280,7 @@ class GovernanceModel(mesa.Model):
             * o.apps
             / 60.0
         )
+        eng.forced_entries_today[:] = 0  # counted; today's forced-online cases add tomorrow's
         data = entries + np.where(
             self.grassroots,
             self.staff * per_official,
@@ -337,7 +338,8 @@ class GovernanceModel(mesa.Model):
         helper = np.zeros(n, dtype=bool)
         if ch.assisted:
             vols = ch.volunteers_per_community if s.party.branch_volunteers_active else 0.0
-            reach = ch.assisted_reach * min(1.0, (s.city.grids_per_community + vols) / 5.0)
+            # helpers (grid workers + volunteers) per community saturate: 1 - exp(-helpers / 5)
+            reach = ch.assisted_reach * (1.0 - np.exp(-(s.city.grids_per_community + vols) / 5.0))
             helper = rng.random(n) < reach
         costs = channel_costs(
             c.literacy[who],
@@ -547,9 +549,13 @@ class GovernanceModel(mesa.Model):
             st.reported_satisfied[closed] = rated & (true_sat | flip)
             st.pressed[closed] = pressed
             np.add.at(eng.pressed_today, unit[pressed], 1)
-        outcome = outcome - beh.pressure_trust_cost * (pressed | withdrawn)
         who = st.citizen[closed]
-        learn_from_outcomes(self.citizens, who, np.clip(outcome, 0, 1), beh)
+        learn_from_outcomes(self.citizens, who, outcome, beh)
+        # being pressed for a rating or to withdraw costs trust on top of the outcome itself
+        hurt = who[pressed | withdrawn]
+        if len(hurt):
+            np.subtract.at(self.citizens.trust, hurt, beh.pressure_trust_cost)
+            np.clip(self.citizens.trust, 0.0, 1.0, out=self.citizens.trust)
         # repeat complaints: closed unsolved (or withdrawn) and not a consultation
         unsolved = ~solved & ~st.consultation[closed]
         p_refile = beh.refile_propensity * self.citizens.efficacy[who]
@@ -558,9 +564,7 @@ class GovernanceModel(mesa.Model):
             closed[refile].tolist(), st.t_closed[closed[refile]].tolist(), strict=True
         ):
             t_new = tc + 1.0 + float(rng.exponential(2.0))
-            day = int(t_new)
-            if day < self.horizon:
-                self._refiles.setdefault(day, []).append((t_new, case))
+            self._refiles.setdefault(int(t_new), []).append((t_new, case))
 
     def _assess(self, now: float) -> None:
         s, st, eng, city = self.config, self.cases, self.engine, self.city
@@ -648,7 +652,8 @@ class GovernanceModel(mesa.Model):
         settle_end = self.day - M.SETTLE_DAYS if self.day > 2 * M.SETTLE_DAYS else self.day
         v = st.view(0, st.first_created_at_or_after(float(settle_end)))
         out = {"cases_reported": float(st.n), "backlog": float(M.open_backlog(st.state_counts))}
-        out.update(self._window_metrics(v, now, 0, max(self.day, 1)))
+        # ledger rows over the same settled window as the cases, so group rates match their cohort
+        out.update(self._window_metrics(v, now, 0, max(settle_end, 1)))
         out["official_burnout_mean"] = self.metrics.get("official_burnout_mean", float("nan"))
         return out
 

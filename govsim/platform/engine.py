@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -257,7 +258,6 @@ class CaseEngine:
         self.transitions[:] = 0
         self.pressed_today[:] = 0
         self.withdrawn_today[:] = 0
-        self.forced_entries_today[:] = 0
         self.closed_today = []
         ev = self.events
         handlers = (
@@ -269,21 +269,24 @@ class CaseEngine:
             self._on_escalate,
             self._on_withdraw,
         )
+        pop, push, seq = heapq.heappop, heapq.heappush, self._seq
+        version = self.part_version
         while True:
             while ev and ev[0][0] < day_end:
-                t, _, kind, case, part, unit, ver = heapq.heappop(ev)
-                if kind in (ARRIVE, DISPATCH, ESCALATE) and ver != self.part_version[case, part]:
+                t, _, kind, case, part, unit, ver = pop(ev)
+                if kind in (ARRIVE, DISPATCH, ESCALATE) and ver != version[case, part]:
                     continue  # superseded (e.g. by summoning)
                 handlers[kind](t, case, part, unit)
             started = self.service.run_day(day_end, hours_per_day)
             if not started:
                 break
-            for s in started:
-                if s.nominal:
-                    self.part_nominal[s.case, s.part] = True
-                    self.store.nominal[s.case] = True
-                self._on_start(s.case, s.part, s.unit, s.start)
-                self._push(s.end, COMPLETE, s.case, s.part, s.unit)
+            on_start = self._on_start
+            for unit, case, part, start, end, nominal in started:
+                if nominal:
+                    self.part_nominal[case, part] = True
+                    self.store.nominal[case] = True
+                on_start(case, part, unit, start)
+                push(ev, (end, next(seq), COMPLETE, case, part, unit, 0))  # as _push does
             if not (ev and ev[0][0] < day_end):
                 break
 
@@ -314,12 +317,13 @@ class CaseEngine:
 
     def _on_dispatch(self, t: float, case: int, part: int, flag: int) -> None:
         st = self.store
-        if st.state[case] in (WITHDRAWN,):
+        state = int(st.state[case])
+        if state == WITHDRAWN:
             return
-        if st.state[case] in (0, RETURNED, REOPENED):
+        if state in (0, RETURNED, REOPENED):
             st.set_state(case, DISPATCHED)
         owner = int(self.owners[case, part])
-        street_unit = int(self.city.street_unit(self.case_street[case]))
+        street_unit = int(self.city.street_unit(int(self.case_street[case])))
         if flag == -2:
             # unclear ownership and no backstop: it lands on the street, which has to escalate it
             self._touch(street_unit)
@@ -333,13 +337,20 @@ class CaseEngine:
             st.note_path(case, street_unit)
             self._push(t + wait, ARRIVE, case, part, owner)
             return
-        self._touch(street_unit if not self.unified else owner)
-        if not self.unified and owner != street_unit:
+        unified = self.unified
+        touched = owner if unified else street_unit
+        if touched >= 0:
+            self.transitions[touched] += 1
+        handoff = self._handoff_mean()
+        handoffs = 0
+        if not unified and owner != street_unit:
             # territory first: the street receives it, then forwards it
             st.note_path(case, street_unit)
-            t = t + self._delay(self._handoff_mean())
-            st.handoffs[case] += 1
+            t = t + self._delay(handoff)
+            handoffs = 1
         if owner == street_unit:
+            if handoffs:
+                st.handoffs[case] += 1
             self._push(t, ARRIVE, case, part, owner)
             return
         target = owner
@@ -347,9 +358,11 @@ class CaseEngine:
             wrong = self._wrong_unit(case, part)
             if wrong >= 0:
                 target = wrong
-        t_arr = t + self._delay(self._handoff_mean())
-        if target != owner or not self.unified:
-            st.handoffs[case] += 1
+        t_arr = t + self._delay(handoff)
+        if target != owner or not unified:
+            handoffs += 1
+        if handoffs:
+            st.handoffs[case] += handoffs
         self._push(t_arr, ARRIVE, case, part, target)
 
     def _deadline_days(self, case: int) -> float:
@@ -357,11 +370,12 @@ class CaseEngine:
 
     def _on_arrive(self, t: float, case: int, part: int, unit: int) -> None:
         st = self.store
-        if st.state[case] == WITHDRAWN:
+        if int(st.state[case]) == WITHDRAWN:
             return
         owner = int(self.owners[case, part])
         self.part_at[case, part] = unit
-        self._touch(unit)
+        if unit >= 0:
+            self.transitions[unit] += 1
         if unit != owner:
             st.note_path(case, unit)
             d = self.s.dispatch
@@ -385,22 +399,23 @@ class CaseEngine:
                 )
             return
         # the owner has it
-        if np.isnan(st.t_owner[case]):
+        if math.isnan(st.t_owner[case]):
             st.t_owner[case] = t
         self._queue_at_owner(t, case, part, unit)
 
     def _queue_at_owner(self, t: float, case: int, part: int, unit: int) -> None:
         st = self.store
-        pr = self.practices[unit]
-        single = st.owner_units[case] == 1
-        if single and pr[2] > 0 and self.rng.random() < pr[2]:
+        practices = self.practices
+        withdraw_p = float(practices[unit, 2])
+        if withdraw_p > 0 and int(st.owner_units[case]) == 1 and self.rng.random() < withdraw_p:
             # persuading the citizen to withdraw (劝撤)
             self.pressed_today[unit] += 1
             if self.rng.random() < self.s.gaming.withdrawal_success:
                 self._push(t + 0.05, WITHDRAW, case, part, unit)
                 return
-        nominal = pr[0] > 0 and self.rng.random() < pr[0]
-        effort = self._delay(self.case_effort[case])
+        nominal_p = float(practices[unit, 0])
+        nominal = nominal_p > 0 and self.rng.random() < nominal_p
+        effort = self._delay(float(self.case_effort[case]))
         if nominal:
             effort *= self.s.gaming.nominal_effort_share
         key = SUMMON_KEY if st.summoned[case] else float(st.deadline[case])
@@ -408,15 +423,16 @@ class CaseEngine:
 
     def _on_start(self, case: int, part: int, unit: int, t: float) -> None:
         st = self.store
-        if np.isnan(st.t_started[case]):
+        if math.isnan(st.t_started[case]):
             st.t_started[case] = t
-        if st.state[case] in (0, DISPATCHED, RETURNED, REOPENED):
+        if int(st.state[case]) in (0, DISPATCHED, RETURNED, REOPENED):
             st.set_state(case, IN_PROGRESS)
-            self._touch(unit)
+            if unit >= 0:
+                self.transitions[unit] += 1
 
     def _on_complete(self, t: float, case: int, part: int, unit: int) -> None:
         st = self.store
-        if st.state[case] == WITHDRAWN:
+        if int(st.state[case]) == WITHDRAWN:
             return
         nominal = bool(self.part_nominal[case, part])
         solved = bool(self.solvable[case]) and not nominal
@@ -424,13 +440,14 @@ class CaseEngine:
             solved = self.rng.random() >= self.s.boundary.forced_online_resolution_penalty
         self.part_done[case, part] = True
         self.part_solved[case, part] = solved
-        self._touch(unit)
+        if unit >= 0:
+            self.transitions[unit] += 1
         if st.summoned[case] and self.city.unit_kind[unit] == 2:
             self.summoned_tasks[unit] += 1
             self.summoned_on_time[unit] += int(t <= st.deadline[case])
         st.parts_left[case] -= 1
         n_parts = int(st.owner_units[case])
-        if self.sequential[case] and self.next_part[case] < n_parts:
+        if n_parts > 1 and self.sequential[case] and self.next_part[case] < n_parts:
             p = int(self.next_part[case])
             self.next_part[case] = p + 1
             delay = self._delay(self.s.dispatch.coordination_days * (1 - self.ds))
@@ -443,10 +460,13 @@ class CaseEngine:
     def _close(self, t: float, case: int) -> None:
         st = self.store
         n_parts = int(st.owner_units[case])
-        solved = bool(self.part_solved[case, :n_parts].all())
+        if n_parts == 1:
+            solved = bool(self.part_solved[case, 0])
+        else:
+            solved = bool(self.part_solved[case, :n_parts].all())
         st.t_closed[case] = t
         st.solved[case] = solved
-        if solved and np.isnan(st.t_solved[case]):
+        if solved and math.isnan(st.t_solved[case]):
             st.t_solved[case] = t
         st.set_state(case, CLOSED)
         self.closed_today.append(case)
