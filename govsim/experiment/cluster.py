@@ -12,6 +12,7 @@ writes its runs' result files there itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -117,9 +118,27 @@ def dask_client(
             raise ScenarioError(
                 ["cluster kind slurm needs dask-jobqueue: pip install 'govsim[cluster]'"]
             ) from None
-        with SLURMCluster(**slurm_cluster_kwargs(cluster)) as slurm, Client(slurm) as client:
-            slurm.scale(jobs=cluster.jobs)
-            yield client
+        slurm = SLURMCluster(**slurm_cluster_kwargs(cluster))
+        try:
+            with Client(slurm) as client:
+                slurm.scale(jobs=cluster.jobs)
+                try:
+                    client.wait_for_workers(1, timeout=cluster.start_timeout)
+                except TimeoutError:
+                    raise ScenarioError(
+                        [
+                            f"cluster: no Dask worker joined within {cluster.start_timeout:g} s of "
+                            f"submitting {cluster.jobs} SLURM jobs; check `squeue`, the job logs "
+                            "(cluster.options.log_directory) and that sbatch accepts this job script:",
+                            slurm.job_script(),
+                        ]
+                    ) from None
+                yield client
+        finally:
+            # closing a SLURMCluster whose jobs never started can itself fail inside distributed;
+            # that must not hide the error above (and after a finished sweep it is harmless)
+            with contextlib.suppress(Exception):
+                slurm.close()
         return
     n = (
         workers

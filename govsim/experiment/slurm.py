@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from govsim.config import ScenarioError
 from govsim.experiment.plan import Plan, load_plan
 from govsim.experiment.spec import SlurmSpec
@@ -134,8 +136,13 @@ def write_script(
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         spec = SlurmSpec.model_validate(settings)
-    except Exception as exc:
-        raise ScenarioError([f"slurm settings: {exc}"]) from None
+    except ValidationError as exc:
+        raise ScenarioError(
+            [
+                f"slurm.{'.'.join(str(x) for x in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
     text, tasks = render(plan, spec, python=python)
     (plan.dir / SLURM_DIR / "logs").mkdir(parents=True, exist_ok=True)
     path = Path(output) if output else plan.dir / SLURM_DIR / SCRIPT

@@ -219,6 +219,9 @@ class ClusterSpec(_Strict):
     options: dict[str, Any] = Field(
         default_factory=dict, description="slurm: SLURMCluster arguments."
     )
+    start_timeout: float = Field(
+        3600.0, gt=0, description="slurm: seconds to wait for the first worker before giving up."
+    )
 
     @model_validator(mode="after")
     def _known_options(self) -> ClusterSpec:
