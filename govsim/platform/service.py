@@ -15,13 +15,18 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class Task:
-    """One owner's part of a case, waiting at a unit."""
+    """One owner's part of a case, waiting at a unit.
+
+    Queues hold it inside tuples, ``(key, seq, task)`` when ready and ``(ready, seq, task)``
+    before, so that heap comparisons stay in C; the order is the same as comparing tasks.
+    """
 
     key: float
     seq: int
@@ -32,8 +37,7 @@ class Task:
     nominal: bool = field(compare=False, default=False)
 
 
-@dataclass
-class Started:
+class Started(NamedTuple):
     """A task that a server started: its times, for the case store."""
 
     unit: int
@@ -55,7 +59,7 @@ class ServiceSystem:
         self.n_units = len(servers)
         self.servers = np.asarray(servers, dtype=np.int64)
         self._free: list[list[float]] = [[0.0] * int(c) for c in self.servers]
-        self._ready: list[list[Task]] = [[] for _ in range(self.n_units)]
+        self._ready: list[list[tuple[float, int, Task]]] = [[] for _ in range(self.n_units)]
         self._incoming: list[list[tuple[float, int, Task]]] = [[] for _ in range(self.n_units)]
         self._seq = itertools.count()
         self.queue_length = np.zeros(self.n_units, dtype=np.int64)
@@ -82,7 +86,7 @@ class ServiceSystem:
         out = np.zeros(self.n_units)
         for u, (ready, incoming) in enumerate(zip(self._ready, self._incoming, strict=True)):
             if ready or incoming:  # most units have nothing waiting; same sums, same order
-                out[u] = sum([t.effort for t in ready]) + sum([x[2].effort for x in incoming])
+                out[u] = sum([x[2].effort for x in ready]) + sum([x[2].effort for x in incoming])
         return out
 
     def run_day(
@@ -113,14 +117,16 @@ class ServiceSystem:
                 if t_free >= day_end:
                     break
                 while incoming and incoming[0][0] <= t_free:
-                    push(ready, pop(incoming)[2])
+                    task = pop(incoming)[2]
+                    push(ready, (task.key, task.seq, task))
                 if not ready:
                     if not incoming or incoming[0][0] >= day_end:
                         break
                     t_next = incoming[0][0]
                     while incoming and incoming[0][0] <= t_next:
-                        push(ready, pop(incoming)[2])
-                task = pop(ready)
+                        task = pop(incoming)[2]
+                        push(ready, (task.key, task.seq, task))
+                task = pop(ready)[2]
                 start = t_free if t_free > task.ready else task.ready
                 end = start + task.effort / speed
                 heapq.heapreplace(free, end)
@@ -132,12 +138,14 @@ class ServiceSystem:
     def rekey(self, unit: int, case: int, key: float) -> None:
         """Give every waiting task of ``case`` at ``unit`` the priority ``key``."""
         changed = False
-        for t in self._ready[unit]:
+        ready = self._ready[unit]
+        for i, (_, seq, t) in enumerate(ready):
             if t.case == case:
                 t.key = key
+                ready[i] = (key, seq, t)
                 changed = True
         if changed:
-            heapq.heapify(self._ready[unit])
+            heapq.heapify(ready)
         for _, _, t in self._incoming[unit]:
             if t.case == case:
                 t.key = key
@@ -145,7 +153,7 @@ class ServiceSystem:
     def withdraw(self, unit: int, case: int) -> int:
         """Remove all waiting tasks of ``case`` at ``unit`` (e.g. the citizen withdrew); returns count."""
         n0 = len(self._ready[unit]) + len(self._incoming[unit])
-        self._ready[unit] = [t for t in self._ready[unit] if t.case != case]
+        self._ready[unit] = [x for x in self._ready[unit] if x[2].case != case]
         heapq.heapify(self._ready[unit])
         self._incoming[unit] = [x for x in self._incoming[unit] if x[2].case != case]
         heapq.heapify(self._incoming[unit])
