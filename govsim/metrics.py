@@ -15,6 +15,8 @@ Shares are in [0,1]. A rate with an empty denominator is ``nan`` in the time ser
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,7 +173,7 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
     nc = ~v.consultation
     st = v.state
     withdrawn = st == WITHDRAWN
-    closed = np.isin(st, (CLOSED, VERIFIED))
+    closed = (st == CLOSED) | (st == VERIFIED)
     t_owner = v.t_owner
     first_action = np.fmin(v.t_started, v.t_closed)
     reached = nc & ~np.isnan(t_owner) & ~withdrawn
@@ -181,15 +183,14 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
         on_time = closed & (v.t_closed <= v.deadline)
         due_close = nc & ~withdrawn & (closed | (v.deadline <= now))
     solved = nc & v.solved
-    days = (v.t_solved - v.t_created)[solved]
+    dur = v.t_solved - v.t_created
+    days = dur[solved]
     multi = v.owner_units > 1
-    dm = (v.t_solved - v.t_created)[solved & multi]
-    dsgl = (v.t_solved - v.t_created)[solved & ~multi]
-    ratio = (
-        float(np.median(dm) / np.median(dsgl))
-        if len(dm) and len(dsgl) and np.median(dsgl) > 0
-        else float("nan")
-    )
+    dm = dur[solved & multi]
+    dsgl = dur[solved & ~multi]
+    med_m = np.median(dm) if len(dm) else float("nan")
+    med_s = np.median(dsgl) if len(dsgl) else float("nan")
+    ratio = float(med_m / med_s) if len(dm) and len(dsgl) and med_s > 0 else float("nan")
     return {
         "response_rate": _share(responded, due),
         "on_time_closure_rate": _share(on_time, due_close),
@@ -199,8 +200,8 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
         "days_to_resolution_p90": float(np.percentile(days, 90)) if len(days) else float("nan"),
         "handoffs_per_case": float(v.handoffs[nc].mean()) if nc.any() else float("nan"),
         "cross_dept_days_ratio": ratio,
-        "days_to_resolution_single_median": float(np.median(dsgl)) if len(dsgl) else float("nan"),
-        "days_to_resolution_multi_median": float(np.median(dm)) if len(dm) else float("nan"),
+        "days_to_resolution_single_median": float(med_s),
+        "days_to_resolution_multi_median": float(med_m),
         "repeat_complaint_rate": _share(v.repeat_of >= 0, nc),
         "nominal_closure_rate": _share(v.nominal, nc & closed),
     }
@@ -209,7 +210,7 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
 def satisfaction_metrics(v: CaseView) -> dict[str, float]:
     """Reported vs true satisfaction and the closure gap of a window of cases."""
     nc = ~v.consultation
-    closed = nc & np.isin(v.state, (CLOSED, VERIFIED))
+    closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED))
     rated = v.rated & nc
     rep = _share(v.reported_satisfied, rated)
     true = _share(v.true_satisfied, rated)
@@ -225,7 +226,13 @@ def satisfaction_metrics(v: CaseView) -> dict[str, float]:
 def dsi(components: dict[str, float], weights: dict[str, float]) -> float:
     """The digital suspension index: weighted mean of its components (nan components count as 0)."""
     tot = sum(weights.values())
-    return float(sum(w * np.nan_to_num(components.get(k, 0.0)) for k, w in weights.items()) / tot)
+    acc = 0.0  # plain left-to-right sum, as np.nan_to_num's float64s added one by one
+    for k, w in weights.items():
+        x = float(components.get(k, 0.0))
+        if not math.isfinite(x):  # np.nan_to_num on a scalar, without its overhead
+            x = 0.0 if math.isnan(x) else math.copysign(sys.float_info.max, x)
+        acc = acc + w * x
+    return float(acc / tot)
 
 
 def ledger_metrics(L: Ledger, lo: int, hi: int) -> dict[str, float]:
@@ -259,7 +266,7 @@ def equity_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]
     """Real resolution and satisfaction by literacy quartile and age group, and the gaps."""
     sl = slice(lo, hi)
     nc = ~v.consultation
-    closed = nc & np.isin(v.state, (CLOSED, VERIFIED, WITHDRAWN))
+    closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED) | (v.state == WITHDRAWN))
     out: dict[str, float] = {}
     solved_q = np.bincount(v.quartile[nc & v.solved & (v.quartile >= 0)], minlength=4)
     pq = L.problems_nc_q[sl].sum(0)
