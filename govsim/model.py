@@ -394,12 +394,12 @@ class GovernanceModel(mesa.Model):
         # ledger of problems and voice
         L, q, g = self.ledger, c.quartile[who], c.age_group[who]
         nc = ~self.cat_consult[cat]
-        np.add.at(L.problems_q[d], q, 1)
-        np.add.at(L.voiced_q[d], q[voiced], 1)
-        np.add.at(L.problems_nc_q[d], q[nc], 1)
-        np.add.at(L.problems_g[d], g, 1)
-        np.add.at(L.voiced_g[d], g[voiced], 1)
-        np.add.at(L.problems_nc_g[d], g[nc], 1)
+        L.problems_q[d] += np.bincount(q, minlength=4)  # counts, as np.add.at(row, q, 1)
+        L.voiced_q[d] += np.bincount(q[voiced], minlength=4)
+        L.problems_nc_q[d] += np.bincount(q[nc], minlength=4)
+        L.problems_g[d] += np.bincount(g, minlength=3)
+        L.voiced_g[d] += np.bincount(g[voiced], minlength=3)
+        L.problems_nc_g[d] += np.bincount(g[nc], minlength=3)
         L.problems[d] = n
         L.reached[d] = reached.sum()
         # offline and assisted intake load on communities (for tomorrow's time budget)
@@ -548,7 +548,7 @@ class GovernanceModel(mesa.Model):
             st.rated[closed] = rated
             st.reported_satisfied[closed] = rated & (true_sat | flip)
             st.pressed[closed] = pressed
-            np.add.at(eng.pressed_today, unit[pressed], 1)
+            eng.pressed_today += np.bincount(unit[pressed], minlength=len(eng.pressed_today))
         who = st.citizen[closed]
         learn_from_outcomes(self.citizens, who, outcome, beh)
         # being pressed for a rating or to withdraw costs trust on top of the outcome itself

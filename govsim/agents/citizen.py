@@ -22,6 +22,7 @@ a problem on a given day:
 from __future__ import annotations
 
 import gc
+import weakref
 from dataclasses import dataclass
 
 import mesa
@@ -221,12 +222,29 @@ def learn_from_outcomes(
             c.efficacy[i] += beh.efficacy_learning_rate * (o - c.efficacy[i])
 
 
+_NO_EMPTY_ROWS: dict[int, tuple[weakref.ref, bool]] = {}
+
+
+def _everyone_has_neighbours(a: sp.csr_matrix) -> bool:
+    """Whether no row of ``a`` is empty (remembered per matrix: it is checked every day)."""
+    indptr = a.indptr
+    known = _NO_EMPTY_ROWS.get(id(indptr))
+    if known is not None and known[0]() is indptr:
+        return known[1]
+    answer = bool(a.shape[0] == 0 or np.diff(indptr).min() > 0)
+    key = id(indptr)
+    _NO_EMPTY_ROWS[key] = (
+        weakref.ref(indptr, lambda _, k=key: _NO_EMPTY_ROWS.pop(k, None)),
+        answer,
+    )
+    return answer
+
+
 def word_of_mouth(c: CitizenArrays, rate: float) -> None:
     """Move trust and efficacy toward neighbours' means by ``rate`` (in place)."""
     if rate <= 0 or c.neighbours.nnz == 0:
         return
-    deg = np.diff(c.neighbours.indptr)
-    if deg.min() > 0:
+    if _everyone_has_neighbours(c.neighbours):
         # everyone has neighbours: the same arithmetic in place, without masked copies
         for arr in (c.trust, c.efficacy):
             m = c.neighbours @ arr
@@ -234,7 +252,7 @@ def word_of_mouth(c: CitizenArrays, rate: float) -> None:
             m *= rate
             arr += m
         return
-    has = deg > 0
+    has = np.diff(c.neighbours.indptr) > 0
     for arr in (c.trust, c.efficacy):
         m = c.neighbours @ arr
         arr[has] += rate * (m[has] - arr[has])
