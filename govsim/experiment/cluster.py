@@ -78,6 +78,7 @@ def slurm_cluster_kwargs(spec: ClusterSpec) -> dict[str, Any]:
     kwargs = dict(spec.options)
     kwargs.setdefault("processes", kwargs["cores"])  # one single-threaded worker process per core
     kwargs.setdefault("job_name", "govsim-dask")
+    kwargs.setdefault("scheduler_options", {"dashboard_address": ":0"})  # any free port, not 8787
     return kwargs
 
 
@@ -150,7 +151,7 @@ def dask_client(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as local,
         Client(local) as client,

@@ -63,7 +63,7 @@ def test_a_killed_worker_is_replaced_and_its_runs_redone(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,
@@ -119,11 +119,10 @@ def test_slurm_cluster_arguments_come_from_the_experiment() -> None:
         "queue": "short",
         "processes": 8,
         "job_name": "govsim-dask",
+        "scheduler_options": {"dashboard_address": ":0"},
     }
     dask_jobqueue = pytest.importorskip("dask_jobqueue")
-    script = dask_jobqueue.SLURMCluster(
-        **kwargs, scheduler_options={"dashboard_address": None}
-    ).job_script()
+    script = dask_jobqueue.SLURMCluster(**kwargs).job_script()
     assert "#SBATCH -p short" in script and "--nworkers 8" in script
 
 
