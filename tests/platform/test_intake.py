@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -105,3 +107,33 @@ def test_overloaded_centre_answers_at_most_its_capacity() -> None:
             d.answered_within_standard
             < hotline_day(CAPACITY // 2, OPS, MU, STD_S, PATIENCE).answered_within_standard
         )
+
+
+@pytest.mark.parametrize(("c", "a"), [(1, 0.5), (3, 2.0), (6, 5.9), (6, 9.0), (20, 25.0)])
+def test_erlang_a_with_patience_equal_to_service_time_is_poisson(c: int, a: float) -> None:
+    """Independent closed form: with gamma = mu every call in the centre leaves at rate mu, so the
+    number of calls is that of an M/M/inf queue, Poisson(a), whatever the load."""
+    from scipy import stats
+
+    from govsim.platform.intake import erlang_a
+
+    mu = 10.0
+    lam = a * mu
+    p_wait, p_abandon, mean_wait = erlang_a(lam, mu, c, mu)
+    pois = stats.poisson(a)
+    k = np.arange(c, c + 400)
+    mean_q = float(((k - c) * pois.pmf(k)).sum())
+    assert p_wait == pytest.approx(pois.sf(c - 1), rel=1e-9)
+    assert mean_wait == pytest.approx(mean_q / lam, rel=1e-9)
+    assert p_abandon == pytest.approx(mu * mean_q / lam, rel=1e-9)
+
+
+@pytest.mark.parametrize(("c", "a"), [(1, 0.5), (4, 3.0), (10, 12.0)])
+def test_erlang_a_without_patience_is_erlang_b(c: int, a: float) -> None:
+    """Callers who cannot wait at all are lost when every operator is busy: Erlang B."""
+    from govsim.platform.intake import erlang_a
+
+    mu = 10.0
+    _, p_abandon, _ = erlang_a(a * mu, mu, c, 1e7)
+    terms = np.array([a**k / math.factorial(k) for k in range(c + 1)])
+    assert p_abandon == pytest.approx(terms[-1] / terms.sum(), rel=1e-4)
