@@ -1,0 +1,623 @@
+"""The classroom demo page: two cities side by side, levers, live views and explanations.
+
+Run it with ``govsim demo`` (see :mod:`govsim.viz.server`); Solara serves :func:`Page`, which it
+renders once per browser session, so every session builds its own :class:`~govsim.viz.pair.CityPair`
+and nothing is shared between students.
+
+The page is built on Mesa's SolaraViz machinery: Mesa's ``ModelController`` (Reset, play/pause and
+Step, with its threaded play loop and render interval) drives the pair, rebuilding it from the
+page's flat parameters on Reset, and the live view of the open tab subscribes to Mesa's ``update_counter``, which
+the controller bumps after each update. The layout is the demo's own (SolaraViz's fixed layout has
+no room for two cities, a bilingual interface or presets that move the sliders).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import solara
+import solara.lab
+from mesa.visualization.solara_viz import ModelController
+from mesa.visualization.utils import update_counter
+from solara.components.echarts import EchartsWidget
+
+from govsim.metrics import METRICS
+from govsim.viz.charts import (
+    CITY_COLOURS,
+    FINISHED_STATES,
+    PIPELINE_STATES,
+    city_map_option,
+    colour_range,
+    line_option,
+    state_bars_option,
+)
+from govsim.viz.i18n import (
+    COLOURINGS_TEXT,
+    GROUPS,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    Lang,
+    choice_label,
+    lever_explanation,
+    lever_label,
+    metric_explanation,
+    metric_label,
+    preset_label,
+    ui,
+)
+from govsim.viz.levers import (
+    CITIZENS_RANGE,
+    CLASSROOM_CITIZENS,
+    LEVER_GROUPS,
+    LEVERS,
+    LEVERS_BY_NAME,
+    Lever,
+    classroom_presets,
+    coerce,
+    lever_values,
+    load_preset,
+)
+from govsim.viz.pair import CHART_GROUPS, CITY_COLOURINGS, HEADLINE, CityPair
+from govsim.viz.server import CITIZENS_ENV, LANG_ENV, SCENARIO_ENV
+
+PLAY_INTERVAL_MS = 50
+"""Default pause between updates while playing (Mesa's play interval)."""
+CHART_HEIGHT = "250px"
+
+
+# ---------------------------------------------------------------------------- parameters
+def start_preset() -> str:
+    """The scenario the page starts from: ``$GOVSIM_DEMO_SCENARIO`` or ``baseline``."""
+    return os.environ.get(SCENARIO_ENV) or "baseline"
+
+
+def start_language() -> Lang:
+    """The starting language: ``$GOVSIM_DEMO_LANG`` if it is ``en`` or ``zh``, else English."""
+    lang = os.environ.get(LANG_ENV, "en")
+    return lang if lang in LANGUAGES else "en"  # type: ignore[return-value]
+
+
+def start_citizens() -> int:
+    """The starting classroom size: ``$GOVSIM_DEMO_CITIZENS`` or :data:`CLASSROOM_CITIZENS`."""
+    text = os.environ.get(CITIZENS_ENV, "")
+    return int(text) if text.isdigit() and int(text) > 0 else CLASSROOM_CITIZENS
+
+
+def preset_params(preset: str, citizens: int, seed: int | None = None) -> dict[str, Any]:
+    """Flat :class:`CityPair` parameters for a preset with every lever at the preset's value."""
+    base = load_preset(preset)
+    return {
+        "preset": preset,
+        "citizens": int(citizens),
+        "seed": base.seed if seed is None else int(seed),
+        **lever_values(base),
+    }
+
+
+def normalised(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters with each lever coerced to its type (to compare with ``CityPair.params``)."""
+    out = dict(params)
+    for name, lever in LEVERS_BY_NAME.items():
+        if name in out:
+            out[name] = coerce(lever, out[name])
+    return out
+
+
+def preset_choices(current: str) -> list[str]:
+    """Presets offered: the packaged city scenarios, plus the current one if it is a file."""
+    names = classroom_presets()
+    return names if current in names else [current, *names]
+
+
+def format_value(lever: Lever, value: Any, lang: Lang) -> str:
+    """A lever value as the page shows it."""
+    if lever.kind == "switch":
+        return ui("yes" if value else "no", lang)
+    if lever.kind == "select":
+        return choice_label(str(value), lang)
+    if lever.kind == "int":
+        return str(int(value))
+    return f"{float(value):.3g}"
+
+
+def format_metric(value: float | None) -> str:
+    """A metric value for the headline table."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.3f}"
+
+
+# ---------------------------------------------------------------------------- components
+@solara.component
+def DayCounter(model: CityPair, lang: Lang, tick: int) -> None:
+    """Today's day of both cities."""
+    solara.Text(
+        ui("day_of", lang).format(day=model.day, days=model.horizon),
+        classes=["govsim-day"],
+        style={"font-size": "1.1em", "font-weight": "bold"},
+    )
+
+
+@solara.component
+def LanguageToggle(lang: solara.Reactive[Lang]) -> None:
+    """Buttons to switch the interface language."""
+    with solara.Row(gap="4px"):
+        for code in LANGUAGES:
+            solara.Button(
+                LANGUAGE_NAMES[code],
+                on_click=lambda code=code: lang.set(code),
+                text=code != lang.value,
+                color="primary" if code == lang.value else None,
+                small=True,
+                classes=[f"govsim-lang-{code}"],
+            )
+
+
+@solara.component
+def LabelledSlider(
+    label: str,
+    value: float | int | solara.Reactive,
+    on_value: Callable[[Any], None] | None,
+    low: float,
+    high: float,
+    step: float,
+    *,
+    integer: bool = False,
+    css_class: str = "",
+) -> None:
+    """A full-width slider under a line with its label and current value.
+
+    ``value`` is a number with ``on_value`` called on change, or a reactive variable it sets.
+    Values from the browser are snapped to the step (a slider may send 0.35000000000000003).
+    """
+    reactive = value if isinstance(value, solara.Reactive) else None
+    current = reactive.value if reactive is not None else value
+    decimals = max(0, -math.floor(math.log10(step))) + 2 if step < 1 else 0
+
+    def changed(new: Any) -> None:
+        new = round(float(new)) if integer else round(float(new), decimals)
+        if reactive is not None:
+            reactive.set(new)
+        elif on_value is not None:
+            on_value(new)
+
+    shown = f"{int(current):,}" if integer else f"{float(current):.3g}"
+    solara.Text(f"{label}: {shown}", style={"font-size": "0.9em"}, classes=[f"{css_class}-label"])
+    solara.v.Slider(
+        v_model=int(current) if integer else float(current),
+        on_v_model=changed,
+        min=int(low) if integer else low,
+        max=int(high) if integer else high,
+        step=int(step) if integer else step,
+        hide_details=True,
+        dense=True,
+        thumb_label=True,
+        class_=css_class,
+    )
+
+
+@solara.component
+def LeverControl(
+    lever: Lever, value: Any, preset_value: Any, on_value: Callable[[Any], None], lang: Lang
+) -> None:
+    """One lever's control, marked where it differs from the preset."""
+    label = lever_label(lever.name, lang)
+    changed = value != preset_value
+    if lever.kind == "select":
+        solara.v.Select(
+            label=label,
+            items=[{"text": choice_label(c, lang), "value": c} for c in lever.choices],
+            v_model=value,
+            on_v_model=on_value,
+            dense=True,
+            hide_details=True,
+            class_=f"govsim-lever-{lever.name}",
+        )
+    elif lever.kind == "switch":
+        solara.Switch(
+            label=label,
+            value=bool(value),
+            on_value=on_value,
+            classes=[f"govsim-lever-{lever.name}"],
+        )
+    else:
+        LabelledSlider(
+            label,
+            value,
+            on_value,
+            lever.low,
+            lever.high,
+            lever.step,
+            integer=lever.kind == "int",
+            css_class=f"govsim-lever-{lever.name}",
+        )
+    if changed:
+        solara.Text(
+            f"↳ A: {format_value(lever, preset_value, lang)}   B: {format_value(lever, value, lang)}",
+            style={"color": CITY_COLOURS["B"], "font-size": "0.85em"},
+        )
+
+
+@solara.component
+def LeverPanel(
+    params: solara.Reactive[dict[str, Any]], preset_levers: dict[str, Any], lang: Lang
+) -> None:
+    """The levers of city B, grouped, with a button back to the preset's values."""
+    solara.Text(ui("levers_help", lang), style={"font-size": "0.85em"})
+
+    def setter(name: str) -> Callable[[Any], None]:
+        def set_value(value: Any) -> None:
+            params.set({**params.value, name: coerce(LEVERS_BY_NAME[name], value)})
+
+        return set_value
+
+    def back_to_preset() -> None:
+        params.set({**params.value, **preset_levers})
+
+    for group in LEVER_GROUPS:
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=html.escape(GROUPS[group][lang]),
+            style="font-weight: bold; margin-top: 12px;",
+        )
+        for lever in LEVERS:
+            if lever.group == group:
+                LeverControl(
+                    lever,
+                    params.value[lever.name],
+                    preset_levers[lever.name],
+                    setter(lever.name),
+                    lang,
+                )
+    solara.Button(ui("back_to_preset", lang), on_click=back_to_preset, text=True, small=True)
+
+
+@solara.component
+def Headline(model: CityPair, lang: Lang, tick: int) -> None:
+    """Today's headline metrics in both cities and their difference."""
+    rows = []
+    for m in HEADLINE:
+        a, b = model.latest("A", m), model.latest("B", m)
+        diff = None if a is None or b is None else b - a
+        rows.append(
+            f"<tr><td>{html.escape(metric_label(m, lang))}</td>"
+            f"<td style='text-align:right'>{format_metric(a)}</td>"
+            f"<td style='text-align:right'>{format_metric(b)}</td>"
+            f"<td style='text-align:right'>{'' if diff is None else f'{diff:+.3f}'}</td></tr>"
+        )
+    head = (
+        f"<tr><th style='text-align:left'>{html.escape(ui('metric', lang))}</th>"
+        f"<th style='color:{CITY_COLOURS['A']}'>A</th><th style='color:{CITY_COLOURS['B']}'>B</th>"
+        f"<th>{html.escape(ui('difference', lang))}</th></tr>"
+    )
+    solara.HTML(
+        tag="table",
+        unsafe_innerHTML=head + "".join(rows),
+        classes=["govsim-headline"],
+        style="border-collapse: collapse; font-size: 0.9em; min-width: 420px;",
+    )
+
+
+@solara.component
+def Differences(model: CityPair, lang: Lang) -> None:
+    """What city B changes relative to city A."""
+    changed = [lv for lv in LEVERS if model.levers[lv.name] != model.preset_levers[lv.name]]
+    if not changed:
+        solara.Text(ui("same_as_a", lang), classes=["govsim-differences"])
+        return
+    items = "".join(
+        f"<li>{html.escape(lever_label(lv.name, lang))}: "
+        f"{html.escape(format_value(lv, model.preset_levers[lv.name], lang))} → "
+        f"<b>{html.escape(format_value(lv, model.levers[lv.name], lang))}</b></li>"
+        for lv in changed
+    )
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f"{html.escape(ui('b_differs', lang))}<ul>{items}</ul>",
+        classes=["govsim-differences"],
+    )
+
+
+class Option:
+    """An ECharts option handed to :func:`Chart` in a box.
+
+    Reacton walks every list and dict in a component's arguments on each render, which for a
+    chart's data costs more than drawing it. In a box the option passes through untouched.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+
+
+@solara.component
+def Chart(option: Option, css_class: str, height: str = CHART_HEIGHT) -> Any:
+    """An ECharts figure whose option is set on the widget directly (see :class:`Option`)."""
+    element = EchartsWidget.element(
+        option={},
+        attributes={"style": f"height: {height};", "class": f"govsim-chart {css_class}"},
+    )
+
+    def push() -> None:
+        solara.get_widget(element).option = option.value
+
+    solara.use_effect(push, [option])
+    return element
+
+
+@solara.component
+def ChartRow(model: CityPair, group: str, lang: Lang, tick: int) -> None:
+    """One chart group: city A and city B side by side on one y scale."""
+    with solara.Columns([1, 1]):
+        for city in ("A", "B"):
+            Chart(Option(line_option(model, group, city, lang)), f"govsim-chart-{group}-{city}")
+
+
+def metric_paragraphs(metrics: tuple[str, ...], lang: Lang) -> str:
+    """HTML paragraphs explaining metrics, each with its formal definition."""
+    return "".join(
+        f"<p><b>{html.escape(metric_label(m, lang))}</b> — {html.escape(metric_explanation(m, lang))}"
+        f"<br><small>{html.escape(ui('definition', lang))} (<code>{m}</code>): "
+        f"{html.escape(METRICS[m])}</small></p>"
+        for m in metrics
+    )
+
+
+@solara.component
+def ChartExplanation(group: str, lang: Lang) -> None:
+    """A collapsed explanation of one chart group's metrics."""
+    solara.Details(
+        summary=ui("explain_chart", lang),
+        children=[
+            solara.HTML(tag="div", unsafe_innerHTML=metric_paragraphs(CHART_GROUPS[group], lang))
+        ],
+    )
+
+
+@solara.component
+def CompareView(model: CityPair, lang: Lang) -> None:
+    """The comparison tab: headline numbers, differences and the four chart groups.
+
+    The tab's one live component: it alone subscribes to Mesa's update counter and hands the
+    tick to its live children, so that an update is a single render pass (each subscriber costs
+    a pass over the whole page).
+    """
+    tick = update_counter.get()
+    DayCounter(model, lang, tick)
+    with solara.Row(style={"align-items": "flex-start", "gap": "24px", "flex-wrap": "wrap"}):
+        Headline(model, lang, tick)
+        Differences(model, lang)
+    for group in CHART_GROUPS:
+        solara.HTML(
+            tag="h4", unsafe_innerHTML=html.escape(GROUPS[group][lang]), style="margin: 10px 0 0"
+        )
+        ChartRow(model, group, lang, tick)
+        ChartExplanation(group, lang)
+
+
+@solara.component
+def CityMaps(model: CityPair, colouring: str, lang: Lang, tick: int) -> None:
+    """Communities of both cities coloured on one shared scale."""
+    vrange = colour_range(model, colouring)
+    with solara.Columns([1, 1]):
+        for city in ("A", "B"):
+            Chart(
+                Option(city_map_option(model, city, colouring, lang, vrange)),
+                f"govsim-map-{city}",
+                "300px",
+            )
+
+
+@solara.component
+def CaseFlow(model: CityPair, lang: Lang, tick: int) -> None:
+    """Cases per recorded platform state in both cities."""
+    with solara.Columns([5, 3]):
+        Chart(
+            Option(state_bars_option(model, PIPELINE_STATES, ui("in_pipeline", lang), lang)),
+            "govsim-flow-pipeline",
+        )
+        Chart(
+            Option(state_bars_option(model, FINISHED_STATES, ui("finished", lang), lang)),
+            "govsim-flow-finished",
+        )
+
+
+@solara.component
+def CityView(model: CityPair, colouring: solara.Reactive[str], lang: Lang) -> None:
+    """The city tab: maps of both cities and the case flow (its one live component)."""
+    tick = update_counter.get()
+    DayCounter(model, lang, tick)
+    solara.v.Select(
+        label=ui("colour_by", lang),
+        items=[{"text": COLOURINGS_TEXT[c][lang], "value": c} for c in CITY_COLOURINGS],
+        v_model=colouring.value,
+        on_v_model=colouring.set,
+        dense=True,
+        style_="max-width: 360px;",
+        class_="govsim-colouring",
+    )
+    solara.Text(ui("city_help", lang), style={"font-size": "0.85em"})
+    CityMaps(model, colouring.value, lang, tick)
+    solara.HTML(tag="h4", unsafe_innerHTML=html.escape(ui("case_flow", lang)))
+    CaseFlow(model, lang, tick)
+    solara.HTML(
+        tag="p", unsafe_innerHTML=html.escape(ui("states_help", lang)), style="font-size: 0.9em"
+    )
+
+
+@solara.component
+def ExplainView(lang: Lang) -> None:
+    """Every lever and metric explained in one paragraph."""
+    parts = [
+        f"<p>{html.escape(ui('about', lang))}</p>",
+        f"<h3>{html.escape(ui('levers_title', lang))}</h3>",
+    ]
+    for group in LEVER_GROUPS:
+        parts.append(f"<h4>{html.escape(GROUPS[group][lang])}</h4>")
+        for lever in LEVERS:
+            if lever.group == group:
+                parts.append(
+                    f"<p class='govsim-explain-lever'><b>{html.escape(lever_label(lever.name, lang))}</b>"
+                    f" <small>(<code>{lever.path}</code>)</small> — "
+                    f"{html.escape(lever_explanation(lever.name, lang))}</p>"
+                )
+    parts.append(f"<h3>{html.escape(ui('metrics_title', lang))}</h3>")
+    shown = tuple(dict.fromkeys([m for ms in CHART_GROUPS.values() for m in ms] + list(HEADLINE)))
+    parts.append(metric_paragraphs(shown, lang))
+    parts.append(f"<h3>{html.escape(ui('case_flow', lang))}</h3>")
+    parts.append(f"<p>{html.escape(ui('states_help', lang))}</p>")
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML="".join(parts),
+        classes=["govsim-explain"],
+        style="max-width: 60em;",
+    )
+
+
+@solara.component
+def SetupCard(
+    params: solara.Reactive[dict[str, Any]], on_preset: Callable[[str], None], lang: Lang
+) -> None:
+    """Preset, classroom size and seed."""
+    current = params.value["preset"]
+    solara.v.Select(
+        label=ui("preset", lang),
+        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices(current)],
+        v_model=current,
+        on_v_model=on_preset,
+        dense=True,
+        class_="govsim-preset",
+    )
+    solara.Text(load_preset(current).description, style={"font-size": "0.85em"})
+    low, high, step = CITIZENS_RANGE
+    LabelledSlider(
+        ui("citizens", lang),
+        int(params.value["citizens"]),
+        lambda v: params.set({**params.value, "citizens": int(v)}),
+        low,
+        high,
+        step,
+        integer=True,
+        css_class="govsim-citizens",
+    )
+    solara.InputInt(
+        ui("seed", lang),
+        value=int(params.value["seed"]),
+        on_value=lambda v: params.set({**params.value, "seed": int(v or 0)}),
+        continuous_update=False,
+        dense=True,
+    )
+
+
+@solara.component
+def Page() -> None:
+    """The classroom demo: Solara renders it once per browser session, so each gets its cities."""
+    start = solara.use_memo(lambda: preset_params(start_preset(), start_citizens()), [])
+    params = solara.use_reactive(start)
+    model = solara.use_reactive(solara.use_memo(lambda: CityPair(**start), []))
+    Demo(model, params, start_language())
+
+
+@solara.component
+def Controller(
+    model: solara.Reactive[CityPair],
+    params: solara.Reactive[dict[str, Any]],
+    play_interval: solara.Reactive[int],
+    render_interval: solara.Reactive[int],
+    generation: int,
+) -> None:
+    """Mesa's ModelController (Reset, play/pause, Step); a new ``generation`` gives a fresh one.
+
+    The generation is an argument (not only the key) because the sidebar portal compares its
+    elements without their keys.
+    """
+    use_threads = solara.use_reactive(False)
+    ModelController(
+        model,
+        model_parameters=params,
+        play_interval=play_interval,
+        render_interval=render_interval,
+        use_threads=use_threads,
+    ).key(f"controller-{generation}")
+
+
+@solara.component
+def Demo(
+    model: solara.Reactive[CityPair], params: solara.Reactive[dict[str, Any]], start_lang: Lang
+) -> None:
+    """The demo around a given pair and its parameters (what Reset rebuilds the pair from).
+
+    Args:
+        model: The two cities; Reset and a preset change replace the value.
+        params: Flat :class:`CityPair` parameters the levers edit (applied on Reset).
+        start_lang: The starting language.
+    """
+    lang = solara.use_reactive(start_lang)
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    render_interval = solara.use_reactive(1)
+    controller_generation = solara.use_reactive(0)
+    colouring = solara.use_reactive(CITY_COLOURINGS[0])
+    tab = solara.use_reactive(0)
+    L = lang.value
+    pair = model.value
+
+    def on_preset(name: str) -> None:
+        new = preset_params(name, params.value["citizens"], params.value["seed"])
+        finished = not model.value.running
+        params.set(new)
+        model.set(CityPair(**new))
+        if finished:
+            # Mesa's controller disables its buttons once a run has finished and re-enables them
+            # only on its own Reset; its play loop has ended, so a fresh controller is safe.
+            controller_generation.set(controller_generation.value + 1)
+
+    solara.Title(ui("title", L))
+    solara.AppBarTitle(ui("title", L))
+    with solara.Sidebar():
+        with solara.Card(ui("run", L)):
+            Controller(model, params, play_interval, render_interval, controller_generation.value)
+            LabelledSlider(
+                ui("speed", L),
+                play_interval,
+                None,
+                0,
+                500,
+                10,
+                integer=True,
+                css_class="govsim-speed",
+            )
+            LabelledSlider(
+                ui("days_per_update", L),
+                render_interval,
+                None,
+                1,
+                30,
+                1,
+                integer=True,
+                css_class="govsim-render-interval",
+            )
+            solara.Text(ui("run_help", L), style={"font-size": "0.85em"})
+            if normalised(params.value) != pair.params:
+                solara.Warning(ui("pending", L), dense=True, classes=["govsim-pending"])
+        with solara.Card(ui("setup", L)):
+            SetupCard(params, on_preset, L)
+        with solara.Card(ui("levers", L)):
+            LeverPanel(params, pair.preset_levers, L)
+    with solara.Row(justify="end", style={"align-items": "center"}):
+        solara.Text(f"{ui('language', L)}:", style={"font-size": "0.9em"})
+        LanguageToggle(lang)
+    with solara.lab.Tabs(value=tab, lazy=True):
+        with solara.lab.Tab(ui("tab_compare", L)):
+            CompareView(pair, L)
+        with solara.lab.Tab(ui("tab_city", L)):
+            CityView(pair, colouring, L)
+        with solara.lab.Tab(ui("tab_explain", L)):
+            ExplainView(L)
+
+
+__all__ = ["Demo", "Page"]

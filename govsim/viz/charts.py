@@ -1,0 +1,201 @@
+"""ECharts options for the demo's views, built from a :class:`~govsim.viz.pair.CityPair`.
+
+ECharts (bundled by ``solara-assets``, so the page needs no network) updates a chart in place when
+its option changes, which keeps the views smooth while the cities play. Options are plain dicts
+(JSON-safe: missing values are ``None``); animation is off so that a chart redraws at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from govsim.viz.i18n import (
+    COLOURINGS_TEXT,
+    STATES_TEXT,
+    Lang,
+    metric_label,
+    ui,
+)
+from govsim.viz.pair import CHART_GROUPS, CityPair
+
+PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#7f3c8d", "#8c564b")
+CITY_COLOURS: dict[str, str] = {"A": "#607d8b", "B": "#e65100"}
+FIXED_RANGES: dict[str, tuple[float, float]] = {
+    "responsiveness": (0.0, 1.0),
+    "suspension": (0.0, 1.0),
+    "trust": (0.0, 1.0),
+}
+"""Y ranges of charts whose metrics are shares (the equity gaps get a shared symmetric range)."""
+PIPELINE_STATES: tuple[str, ...] = ("accepted", "dispatched", "returned", "in_progress", "reopened")
+FINISHED_STATES: tuple[str, ...] = ("closed", "verified", "withdrawn")
+_COLOUR_SCALES: dict[str, list[str]] = {
+    "open_cases": ["#fff5eb", "#fd8d3c", "#7f2704"],
+    "trust": ["#b2182b", "#f7f7f7", "#2166ac"],
+    "literacy": ["#f7fcf5", "#74c476", "#00441b"],
+}
+
+
+def city_label(city: str, lang: Lang) -> str:
+    """Title of a city's panel."""
+    return ui("city_a" if city == "A" else "city_b", lang)
+
+
+def y_range(pair: CityPair, group: str) -> tuple[float, float]:
+    """One y range for both cities' charts of a group, so the two panels compare at a glance."""
+    if group in FIXED_RANGES:
+        return FIXED_RANGES[group]
+    values = [
+        abs(v)
+        for city in pair.history
+        for m in CHART_GROUPS[group]
+        for v in pair.history[city][m]
+        if math.isfinite(v)
+    ]
+    top = max(values, default=0.0)
+    top = max(0.1, math.ceil(top * 10 + 1e-9) / 10)
+    return (-top, top)
+
+
+def line_option(pair: CityPair, group: str, city: str, lang: Lang) -> dict[str, Any]:
+    """Daily lines of a chart group's metrics for one city."""
+    lo, hi = y_range(pair, group)
+    series = [
+        {
+            "type": "line",
+            "name": metric_label(m, lang),
+            "data": pair.series(city, m),
+            "showSymbol": pair.day <= 1,
+            "connectNulls": False,
+            "lineStyle": {"width": 2.5 if m == "dsi" else 1.8},
+            "color": PALETTE[i % len(PALETTE)],
+        }
+        for i, m in enumerate(CHART_GROUPS[group])
+    ]
+    return {
+        "animation": False,
+        "title": {
+            "text": city_label(city, lang),
+            "left": "center",
+            "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
+        },
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0, "type": "scroll", "textStyle": {"fontSize": 11}},
+        "grid": {"left": 44, "right": 16, "top": 30, "bottom": 58},
+        "xAxis": {
+            "type": "value",
+            "min": 0,
+            "max": max(30, pair.day),
+            "name": ui("day", lang),
+            "nameLocation": "middle",
+            "nameGap": 22,
+        },
+        "yAxis": {"type": "value", "min": lo, "max": hi},
+        "series": series,
+    }
+
+
+def _community_grid(
+    pair: CityPair, lang: Lang
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Axis labels and the (x, y) tile of every community: a column per street, by district."""
+    city = pair.a.city
+    street = city.community_street
+    first_of_street = np.searchsorted(street, np.arange(city.n_streets))
+    row = np.arange(city.n_communities) - first_of_street[street]
+    d_word, s_word = ("区", "街道") if lang == "zh" else ("D", "S")
+    xlabels = [
+        f"{d_word}{city.street_district[s] + 1}·{s_word}{s + 1}" for s in range(city.n_streets)
+    ]
+    n_rows = int(row.max()) + 1 if len(row) else 0
+    ylabels = [f"{'社区' if lang == 'zh' else 'C'}{r + 1}" for r in range(n_rows)]
+    return xlabels, ylabels, street, row
+
+
+def colour_range(pair: CityPair, colouring: str) -> tuple[float, float]:
+    """A colour scale shared by both maps."""
+    values = np.concatenate([pair.community_values(c, colouring) for c in ("A", "B")])
+    values = values[np.isfinite(values)]
+    if colouring == "open_cases":
+        return (0.0, max(1.0, float(values.max()) if len(values) else 1.0))
+    if not len(values):
+        return (0.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    pad = max(0.01, 0.05 * (hi - lo))
+    return (max(0.0, lo - pad), min(1.0, hi + pad))
+
+
+def city_map_option(
+    pair: CityPair, city: str, colouring: str, lang: Lang, vrange: tuple[float, float]
+) -> dict[str, Any]:
+    """Communities as tiles coloured by open cases, trust or literacy (one city)."""
+    xlabels, ylabels, x, y = _community_grid(pair, lang)
+    values = pair.community_values(city, colouring)
+    digits = 0 if colouring == "open_cases" else 2
+    data = [
+        [int(xi), int(yi), round(float(v), digits) if math.isfinite(v) else None]
+        for xi, yi, v in zip(x, y, values, strict=True)
+    ]
+    return {
+        "animation": False,
+        "title": {
+            "text": city_label(city, lang),
+            "subtext": COLOURINGS_TEXT[colouring][lang],
+            "left": "center",
+            "itemGap": 2,
+            "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
+        },
+        "tooltip": {"position": "top"},
+        "grid": {"left": 56, "right": 10, "top": 46, "bottom": 70},
+        "xAxis": {"type": "category", "data": xlabels, "axisLabel": {"fontSize": 10, "rotate": 30}},
+        "yAxis": {"type": "category", "data": ylabels, "inverse": True},
+        "visualMap": {
+            "min": vrange[0],
+            "max": vrange[1],
+            "calculable": False,
+            "orient": "horizontal",
+            "left": "center",
+            "bottom": 0,
+            "itemHeight": 120,
+            "precision": 0 if colouring == "open_cases" else 2,
+            "text": [f"{vrange[1]:.{digits}f}", f"{vrange[0]:.{digits}f}"],
+            "inRange": {"color": _COLOUR_SCALES[colouring]},
+        },
+        "series": [
+            {
+                "type": "heatmap",
+                "name": COLOURINGS_TEXT[colouring][lang],
+                "data": data,
+                "label": {"show": True, "fontSize": 9},
+                "itemStyle": {"borderColor": "#ffffff", "borderWidth": 2},
+            }
+        ],
+    }
+
+
+def state_bars_option(
+    pair: CityPair, states: tuple[str, ...], title: str, lang: Lang
+) -> dict[str, Any]:
+    """Cases per recorded platform state, city A and city B side by side."""
+    counts = {c: pair.state_counts(c) for c in ("A", "B")}
+    return {
+        "animation": False,
+        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0},
+        "grid": {"left": 50, "right": 10, "top": 30, "bottom": 50},
+        "xAxis": {"type": "category", "data": [STATES_TEXT[s][lang] for s in states]},
+        "yAxis": {"type": "value", "minInterval": 1},
+        "series": [
+            {
+                "type": "bar",
+                "name": city_label(c, lang),
+                "data": [counts[c][s] for s in states],
+                "color": CITY_COLOURS[c],
+                "label": {"show": True, "position": "top", "fontSize": 10},
+            }
+            for c in ("A", "B")
+        ],
+    }

@@ -1,0 +1,197 @@
+"""Two cities stepping together: the preset (city A) and the class's changes to it (city B).
+
+:class:`CityPair` is a Mesa model whose constructor takes flat keyword parameters (a preset, the
+classroom size, a seed and one keyword per lever of :mod:`govsim.viz.levers`), as Mesa's
+SolaraViz controls expect. City A is the preset as it is; city B is the preset with the levers
+applied. Both use the same seed, so with no lever changed they are identical day by day, and any
+difference between them comes from the changed levers.
+
+Besides stepping, the pair keeps the few daily series the charts draw (so drawing never rebuilds
+a DataFrame) and computes the small aggregates of the city and case-flow views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from govsim.cases import STATE_NAMES
+from govsim.model import GovernanceModel
+from govsim.viz.levers import (
+    CLASSROOM_CITIZENS,
+    LEVERS_BY_NAME,
+    lever_overrides,
+    lever_values,
+    load_preset,
+)
+
+CHART_GROUPS: dict[str, tuple[str, ...]] = {
+    "responsiveness": ("closure_rate", "real_resolution_rate"),
+    "suspension": ("closure_gap", "satisfaction_inflation", "formalism_burden", "voice_gap", "dsi"),
+    "equity": ("equity_gap_voice", "equity_gap_resolution", "equity_gap_satisfaction"),
+    "trust": ("trust_mean", "efficacy_mean"),
+}
+"""The charts of the comparison view and the metrics (names in govsim.metrics.METRICS) each draws."""
+
+HEADLINE: tuple[str, ...] = (
+    "real_resolution_rate",
+    "closure_rate",
+    "dsi",
+    "voice_gap",
+    "equity_gap_resolution",
+    "trust_mean",
+    "backlog",
+)
+"""Metrics of the headline table (today's value in A and B and the difference)."""
+
+RECORDED: tuple[str, ...] = tuple(
+    dict.fromkeys([m for ms in CHART_GROUPS.values() for m in ms] + list(HEADLINE))
+)
+"""Every metric the pair records each day."""
+
+CITY_COLOURINGS: tuple[str, ...] = ("open_cases", "trust", "literacy")
+"""What the city view can colour communities by."""
+
+CITIES: tuple[str, ...] = ("A", "B")
+
+
+class CityPair(mesa.Model):
+    """City A (the preset) and city B (the preset with the levers applied), same seed.
+
+    Args:
+        preset: A packaged scenario name or a scenario file.
+        citizens: Citizens per city (overrides ``population.citizens``).
+        seed: Root seed of both cities (default: the preset's seed).
+        dispatch_mode, data_sharing, ...: One keyword per lever of :data:`govsim.viz.levers.LEVERS`;
+            ``None`` keeps the preset's value.
+
+    Raises:
+        govsim.config.ScenarioError: if the preset is missing or a lever value is invalid.
+        ValueError: if a lever value does not fit its lever.
+    """
+
+    def __init__(
+        self,
+        *,
+        preset: str = "baseline",
+        citizens: int = CLASSROOM_CITIZENS,
+        seed: int | None = None,
+        dispatch_mode: str | None = None,
+        data_sharing: float | None = None,
+        summoning: bool | None = None,
+        first_receiver: bool | None = None,
+        weight_response: float | None = None,
+        weight_on_time_closure: float | None = None,
+        weight_closure: float | None = None,
+        weight_satisfaction: float | None = None,
+        weight_verified_resolution: float | None = None,
+        weight_traces: float | None = None,
+        weight_repeat_complaint: float | None = None,
+        audit_rate: float | None = None,
+        offline_channels: bool | None = None,
+        assisted_reporting: bool | None = None,
+        force_online: bool | None = None,
+        old_literacy: float | None = None,
+        apps: int | None = None,
+    ) -> None:
+        levers = {k: v for k, v in locals().items() if k in LEVERS_BY_NAME and v is not None}
+        base = load_preset(preset)
+        if base.queue.enabled:
+            raise ValueError(
+                f"preset {preset!r} is the M/M/c validation queue, which has no city to show; "
+                "choose a city scenario (govsim scenarios lists them)"
+            )
+        seed = base.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.preset = preset
+        self.citizens = int(citizens)
+        self.seed = seed
+        common = {"population.citizens": self.citizens}
+        self.changes: dict[str, Any] = lever_overrides(base, levers)
+        """Dotted paths where city B differs from city A, with B's values."""
+        self.a = GovernanceModel(scenario=base, rng=seed, overrides=common)
+        self.b = GovernanceModel(scenario=base, rng=seed, overrides={**common, **self.changes})
+        self.preset_levers: dict[str, Any] = lever_values(self.a.config)
+        """Every lever's value in city A (the preset)."""
+        self.levers: dict[str, Any] = lever_values(self.b.config)
+        """Every lever's value in city B."""
+        self.params: dict[str, Any] = {
+            "preset": preset,
+            "citizens": self.citizens,
+            "seed": seed,
+            **self.levers,
+        }
+        """The flat parameters that rebuild this pair (``CityPair(**pair.params)``)."""
+        self.horizon = min(self.a.horizon, self.b.horizon)
+        self.day = 0
+        self.history: dict[str, dict[str, list[float]]] = {
+            c: {m: [] for m in RECORDED} for c in CITIES
+        }
+        self.running = self.day < self.horizon
+
+    @property
+    def cities(self) -> dict[str, GovernanceModel]:
+        """The two models by label."""
+        return {"A": self.a, "B": self.b}
+
+    def step(self) -> None:
+        """Advance both cities by one day and record the charted metrics."""
+        for label, model in self.cities.items():
+            model.step()
+            rec = self.history[label]
+            for m in RECORDED:
+                rec[m].append(float(model.metrics.get(m, np.nan)))
+        self.day += 1
+        self.running = self.day < self.horizon
+
+    def series(self, city: str, metric: str, max_points: int = 240) -> list[list[float | None]]:
+        """``[[day, value], ...]`` of one recorded metric, thinned to at most about ``max_points``.
+
+        Missing values (an empty denominator) are ``None``, which JSON and ECharts read as a gap.
+        """
+        values = self.history[city][metric]
+        n = len(values)
+        stride = max(1, -(-n // max_points))
+        days = list(range(stride - 1, n, stride))
+        if n and days[-1] != n - 1:
+            days.append(n - 1)
+        return [[d + 1, _finite(values[d])] for d in days]
+
+    def latest(self, city: str, metric: str) -> float | None:
+        """Today's value of a recorded metric (``None`` before the first step or if undefined)."""
+        values = self.history[city][metric]
+        return _finite(values[-1]) if values else None
+
+    def state_counts(self, city: str) -> dict[str, int]:
+        """How many cases sit in each recorded platform state (govsim.cases.STATE_NAMES)."""
+        counts = self.cities[city].cases.state_counts
+        return {name: int(counts[i]) for i, name in enumerate(STATE_NAMES)}
+
+    def community_values(self, city: str, colouring: str) -> np.ndarray:
+        """One value per community for the city view.
+
+        ``open_cases``: open cases of residents (``GovernanceModel.community_open_cases``);
+        ``trust``: mean trust of residents; ``literacy``: mean digital literacy of residents.
+        """
+        model = self.cities[city]
+        comm = model.citizens.community
+        residents = np.bincount(comm, minlength=model.n_communities).astype(float)
+        residents[residents == 0] = np.nan
+        if colouring == "open_cases":
+            return model.community_open_cases().astype(float)
+        if colouring == "trust":
+            return np.bincount(
+                comm, weights=model.citizens.trust, minlength=model.n_communities
+            ) / (residents)
+        if colouring == "literacy":
+            lit = model.citizens.literacy
+            return np.bincount(comm, weights=lit, minlength=model.n_communities) / residents
+        raise ValueError(
+            f"colouring: got {colouring!r}, expected one of {', '.join(CITY_COLOURINGS)}"
+        )
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
