@@ -127,6 +127,7 @@ class CaseEngine:
         self.day_start = 0.0
         self.quiet_queue_mode = scenario.queue.enabled
         self._wrong_cache: dict[tuple[int, int], list[int]] = {}
+        self._refresh_day_constants()
 
     # ----------------------------------------------------------------- bookkeeping
     def _ensure_capacity(self) -> None:
@@ -259,6 +260,7 @@ class CaseEngine:
         self.pressed_today[:] = 0
         self.withdrawn_today[:] = 0
         self.closed_today = []
+        self._refresh_day_constants()
         ev = self.events
         handlers = (
             self._on_dispatch,
@@ -291,6 +293,11 @@ class CaseEngine:
                 break
 
     # ----------------------------------------------------------------- handlers
+    def _refresh_day_constants(self) -> None:
+        """Dispatch figures every dispatch of the day uses, computed once a day."""
+        self._day_handoff_mean = self._handoff_mean()
+        self._day_misroute_probability = self._misroute_probability()
+
     def _misroute_probability(self) -> float:
         d = self.s.dispatch
         if self.unified:
@@ -341,7 +348,7 @@ class CaseEngine:
         touched = owner if unified else street_unit
         if touched >= 0:
             self.transitions[touched] += 1
-        handoff = self._handoff_mean()
+        handoff = self._day_handoff_mean
         handoffs = 0
         if not unified and owner != street_unit:
             # territory first: the street receives it, then forwards it
@@ -354,7 +361,7 @@ class CaseEngine:
             self._push(t, ARRIVE, case, part, owner)
             return
         target = owner
-        if self.rng.random() < self._misroute_probability():
+        if self.rng.random() < self._day_misroute_probability:
             wrong = self._wrong_unit(case, part)
             if wrong >= 0:
                 target = wrong
