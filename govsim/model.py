@@ -328,8 +328,15 @@ class GovernanceModel(mesa.Model):
             if tot:
                 who.append(idx[rng.integers(0, len(idx), tot)])
                 cat.append(np.repeat(np.arange(len(counts)), counts))
-        if not who:
-            return {"citizen": np.zeros(0, np.int64)}
+        if not who:  # no new problem today (repeat complaints may still be due: same keys)
+            none = np.zeros(0, np.int64)
+            return {
+                "citizen": none,
+                "category": none,
+                "t": np.zeros(0),
+                "channel": np.zeros(0, np.int8),
+                "repeat_of": none,
+            }
         who = np.concatenate(who)
         cat = np.concatenate(cat)
         n = len(who)
