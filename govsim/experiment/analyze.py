@@ -17,6 +17,7 @@ in; Sobol indices do not change under the one-to-one marginal maps to parameter 
 
 from __future__ import annotations
 
+import difflib
 import io
 import math
 import re
@@ -71,7 +72,11 @@ def point_means(plan: Plan, runs: pd.DataFrame, outputs: list[str]) -> pd.DataFr
                 for c in runs.columns
                 if c not in plan.design.columns and c not in ("status", "error", "wall_s", "host")
             ]
-            problems.append(f"output {out!r} is not in the results (outputs: {', '.join(known)})")
+            hint = difflib.get_close_matches(out, known, n=1)
+            dym = f"; did you mean '{hint[0]}'?" if hint else ""
+            problems.append(
+                f"output {out!r} is not in the results{dym} (outputs: {', '.join(known)})"
+            )
             continue
         values = pd.to_numeric(runs[out], errors="coerce")
         bad = runs.loc[values.isna() | ~np.isfinite(values.fillna(0.0)), "run_id"].tolist()
@@ -165,7 +170,7 @@ def analyze_output(
     return rows
 
 
-def _plot(frame: pd.DataFrame, output: str, method: str) -> bytes:
+def _plot(frame: pd.DataFrame, output: str, method: str, conf_level: float) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -187,7 +192,7 @@ def _plot(frame: pd.DataFrame, output: str, method: str) -> bytes:
                     label=idx,
                 )
             ax.set_yticks(pos, params)
-            ax.set_xlabel("Sobol index (bars: 95% interval)")
+            ax.set_xlabel(f"Sobol index (bars: {conf_level:.0%} interval)")
             ax.legend()
         else:
             mu = frame[frame["index"] == "mu_star"].set_index("parameter")
@@ -283,7 +288,7 @@ def analyze(
         for out in outputs:
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", out)
             path = plan.dir / PLOTS / f"sensitivity_{safe}.png"
-            atomic_write_bytes(path, _plot(table[table["output"] == out], out, method))
+            atomic_write_bytes(path, _plot(table[table["output"] == out], out, method, conf_level))
             written.append(path)
     return table, written
 

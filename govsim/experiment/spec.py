@@ -440,6 +440,15 @@ def _check_scenario_target(
             continue
         if name in spec.set:
             problems.append(f"{loc}: parameters.{name}: also fixed under set; give it in one place")
+        if name == "seed":
+            problems.append(
+                f"{loc}: parameters.seed: each run's seed comes from root_seed; vary replicates instead"
+            )
+            continue
+        if name == "days" and spec.days is not None:
+            problems.append(
+                f"{loc}: parameters.days: also fixed by days: {spec.days}; give it in one place"
+            )
         default = _default_at(name)
         if isinstance(default, dict | list):
             problems.append(f"{loc}: parameters.{name}: names a whole section, not a single value")

@@ -182,7 +182,7 @@ def test_analyze_refuses_unknown_and_constant_outputs(
     """
     p, _ = plan(load_experiment(write_experiment(text)), tmp_path / "m")
     execute(p.dir, progress=False)
-    with pytest.raises(ScenarioError, match="output 'nope' is not in the results"):
-        analyze(p.dir, outputs=["nope"])
+    with pytest.raises(ScenarioError, match="output 'yy' is not in the results; did you mean 'y'"):
+        analyze(p.dir, outputs=["yy"])
     with pytest.raises(ScenarioError, match=r"outputs \['y', 'z'\] do not vary across the design"):
         analyze(p.dir)

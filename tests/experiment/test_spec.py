@@ -233,3 +233,17 @@ def test_yaml_tags_and_syntax_errors_are_refused() -> None:
 def test_unreadable_file() -> None:
     with pytest.raises(ScenarioError, match="cannot read experiment"):
         load_experiment("/nonexistent/exp.yaml")
+
+
+def test_seed_is_not_a_parameter(write_experiment: Callable[..., Path]) -> None:
+    path = write_experiment(
+        """
+        scenario: baseline
+        parameters:
+          seed: {levels: [1, 2]}
+        design: {method: grid}
+        root_seed: 3
+        """
+    )
+    (msg,) = errors_of(path)
+    assert msg.startswith(f"{path}:3: parameters.seed: each run's seed comes from root_seed"), msg
