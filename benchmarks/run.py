@@ -137,10 +137,16 @@ def summarise(rows: list[dict], days: int) -> dict:
     out = {"days": days, "sizes": sizes, "per_size": per}
     for tag in ("", "cpu_"):
         exponent = float("nan")
+        local: list[float] = []
         if len(sizes) >= 2:
             t = [per[n][f"{tag}seconds"]["median"] for n in sizes]
             exponent = float(np.polyfit(np.log(sizes), np.log(t), 1)[0])
+            local = [
+                math.log(t[i + 1] / t[i]) / math.log(sizes[i + 1] / sizes[i])
+                for i in range(len(sizes) - 1)
+            ]
         out[f"{tag}exponent"] = exponent
+        out[f"{tag}local_exponents"] = local
     return out
 
 
@@ -288,7 +294,20 @@ def render(summary: dict, info: dict[str, str], load: tuple[str, str], command: 
         "",
         (
             f"Growth exponent of end-to-end time against population (log-log fit over "
-            f"{sizes_txt}): **{exp:.3f}** by wall clock, **{cexp:.3f}** by CPU time."
+            f"{sizes_txt}): **{exp:.3f}** by wall clock, **{cexp:.3f}** by CPU time. Between "
+            "consecutive sizes (wall / CPU): "
+            + ", ".join(
+                f"{a:,d}->{b:,d}: {w:.2f} / {c:.2f}"
+                for a, b, w, c in zip(
+                    summary["sizes"][:-1],
+                    summary["sizes"][1:],
+                    summary["local_exponents"],
+                    summary["cpu_local_exponents"],
+                    strict=True,
+                )
+            )
+            + ". Below 1 at small sizes: a day has fixed costs (metrics, officials, "
+            "the data collector) that do not grow with the population."
             if math.isfinite(exp)
             else "Growth exponent: needs two sizes or more."
         ),
