@@ -16,11 +16,10 @@ import pytest
 
 from govsim.experiment import results as store
 from govsim.experiment import testfunctions
-from govsim.experiment.cluster import slurm_cluster_kwargs
 from govsim.experiment.execute import execute
 from govsim.experiment.merge import merge
 from govsim.experiment.plan import plan
-from govsim.experiment.spec import ClusterSpec, load_experiment
+from govsim.experiment.spec import load_experiment
 
 from .helpers import deterministic, uniform_x
 
@@ -106,30 +105,3 @@ def test_a_killed_worker_is_replaced_and_its_runs_redone(
     ]
     assert runs["u"].tolist() == expected
     assert (runs["status"] == "ok").all()
-
-
-def test_slurm_cluster_arguments_come_from_the_experiment() -> None:
-    spec = ClusterSpec(
-        kind="slurm", jobs=3, options={"cores": 8, "memory": "16GB", "queue": "short"}
-    )
-    kwargs = slurm_cluster_kwargs(spec)
-    assert kwargs == {
-        "cores": 8,
-        "memory": "16GB",
-        "queue": "short",
-        "processes": 8,
-        "job_name": "govsim-dask",
-        "scheduler_options": {"dashboard_address": ":0"},
-    }
-    dask_jobqueue = pytest.importorskip("dask_jobqueue")
-    script = dask_jobqueue.SLURMCluster(**kwargs).job_script()
-    assert "#SBATCH -p short" in script and "--nworkers 8" in script
-
-
-def test_slurm_cluster_needs_cores_and_memory() -> None:
-    from govsim.config import ScenarioError
-
-    with pytest.raises(ScenarioError, match="needs cores and memory"):
-        slurm_cluster_kwargs(ClusterSpec(kind="slurm", options={"queue": "x"}))
-    with pytest.raises(ValueError, match="did you mean 'memory'"):
-        ClusterSpec(kind="slurm", options={"cores": 2, "memroy": "1GB"})
