@@ -111,6 +111,7 @@ class CaseEngine:
         self.sequential = np.zeros(store._cap, dtype=bool)
         self.next_part = np.zeros(store._cap, dtype=np.int8)
         self.part_nominal = np.zeros((store._cap, MAX_PARTS), dtype=bool)
+        self._hours = np.ones(city.n_units)
         self.practices = np.zeros((city.n_units, 4))
         """Gaming practice propensities per unit (nominal closure, pressure, withdrawal, traces)."""
         d = scenario.dispatch
@@ -260,6 +261,7 @@ class CaseEngine:
         self.pressed_today[:] = 0
         self.withdrawn_today[:] = 0
         self.closed_today = []
+        self._hours = hours_per_day
         self._refresh_day_constants()
         ev = self.events
         handlers = (
@@ -283,10 +285,7 @@ class CaseEngine:
             if not started:
                 break
             on_start = self._on_start
-            for unit, case, part, start, end, nominal in started:
-                if nominal:
-                    self.part_nominal[case, part] = True
-                    self.store.nominal[case] = True
+            for unit, case, part, start, end, _nominal in started:
                 on_start(case, part, unit, start)
                 push(ev, (end, next(seq), COMPLETE, case, part, unit, 0))  # as _push does
             if not (ev and ev[0][0] < day_end):
@@ -421,12 +420,19 @@ class CaseEngine:
                 self._push(t + 0.05, WITHDRAW, case, part, unit)
                 return
         nominal_p = float(practices[unit, 0])
-        nominal = nominal_p > 0 and self.rng.random() < nominal_p
         effort = self._delay(float(self.case_effort[case]))
-        if nominal:
-            effort *= self.s.gaming.nominal_effort_share
+        if nominal_p > 0 and self.rng.random() < nominal_p:
+            # nominal closure (虚假办结): marked done after a token action, outside the work queue
+            self.part_nominal[case, part] = True
+            st.nominal[case] = True
+            self._on_start(case, part, unit, t)
+            token = (
+                effort * self.s.gaming.nominal_effort_share / max(float(self._hours[unit]), 1e-3)
+            )
+            self._push(t + token, COMPLETE, case, part, unit)
+            return
         key = SUMMON_KEY if st.summoned[case] else float(st.deadline[case])
-        self.service.submit(unit, case, part, effort, t, key, nominal)
+        self.service.submit(unit, case, part, effort, t, key)
 
     def _on_start(self, case: int, part: int, unit: int, t: float) -> None:
         st = self.store
