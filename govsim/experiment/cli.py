@@ -7,6 +7,8 @@ returns the exit code:
 - ``0``: success;
 - ``1``: the sweep ran but some runs failed (they are recorded with their errors; ``execute``,
   ``sweep``), so that a SLURM array task or a CI step shows the failure;
+- ``130``: ``execute`` / ``sweep`` stopped by Ctrl-C; the runs that finished are kept (a summary
+  says so) and running the command again resumes;
 - bad input, incomplete or inconsistent results: the handler raises
   :class:`govsim.config.ScenarioError` (every message ``where: what``); the main CLI prints
   ``error: ...`` lines and exits with ``2``. Nothing is half-written in that case.
@@ -28,7 +30,7 @@ from govsim.config import ScenarioError
 DEFAULT_SWEEP_ROOT = Path("results") / "sweeps"
 """Where ``govsim sweep`` plans when no ``-o`` is given."""
 
-EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _positive_int(text: str) -> int:
@@ -265,8 +267,10 @@ def _execute(args: argparse.Namespace, directory: str) -> int:
         cluster=_cluster(args),
         progress=False if args.quiet else None,
     )
-    if not args.quiet:
+    if not args.quiet or summary.interrupted:
         print(summary.line(), file=sys.stderr)
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_RUNS_FAILED if summary.failed else EXIT_OK
 
 
@@ -334,6 +338,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     p, written = plan(exp, out)
     print(f"{'planned' if written else 'resuming'} {p.n_runs} runs in {p.dir}")
     code = _execute(args, out)
+    if code == EXIT_INTERRUPTED:
+        return code
     runs, paths = merge(out, timeseries=args.timeseries)
     print("merged into " + ", ".join(str(x) for x in paths))
     if code != EXIT_OK:

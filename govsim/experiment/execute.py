@@ -229,7 +229,7 @@ def execute(
         progress: Show the bar (None: only on a terminal).
 
     Returns:
-        The counts of this execute.
+        The counts of this execute (``interrupted`` is set after Ctrl-C; finished runs are kept).
 
     Raises:
         ScenarioError: on a bad plan, a code-version change, foreign results or a bad option.
@@ -272,8 +272,13 @@ def execute(
                     scheduler=scheduler,
                     cluster=cluster,
                 )
+    except KeyboardInterrupt:
+        interrupted = True  # finished runs are on disk; running execute again resumes
+    else:
+        interrupted = False
     finally:
         counts = bar.close()
+    counts.interrupted = interrupted
     counts.planned, counts.selected, counts.skipped = (
         summary.planned,
         summary.selected,

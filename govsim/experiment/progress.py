@@ -24,6 +24,7 @@ class Summary:
         failed: Runs that raised now (recorded with their error).
         failed_ids: Their run ids.
         wall_s: Wall seconds of the execute.
+        interrupted: Whether it was stopped by Ctrl-C (the finished runs are kept).
     """
 
     planned: int = 0
@@ -33,6 +34,7 @@ class Summary:
     failed: int = 0
     failed_ids: list[int] = field(default_factory=list)
     wall_s: float = 0.0
+    interrupted: bool = False
 
     @property
     def executed(self) -> int:
@@ -54,6 +56,8 @@ class Summary:
         )
         if self.failed_ids:
             text += f"; failed run ids: {format_ids(self.failed_ids, limit=10)}"
+        if self.interrupted:
+            text = "interrupted: " + text + "; finished runs are kept, run execute again to resume"
         return text
 
 

@@ -216,3 +216,26 @@ def test_progress_summary_line(write_experiment: Callable[..., Path], tmp_path: 
     assert f"executed 20 runs ({summary.ok} ok, {summary.failed} failed)" in line
     assert "failed run ids:" in line
     assert load_plan(p.dir).n_runs == 20
+
+
+def test_ctrl_c_keeps_finished_runs_and_says_so(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=100, set_="{sleep: 0.05}"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govsim.experiment", "execute", str(p.dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while sum(1 for _ in store.iter_result_files(p.results_dir)) < 10:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: executed" in err and "run execute again to resume" in err
+    kept = sum(1 for _ in store.iter_result_files(p.results_dir))
+    assert 10 <= kept < 100
+    assert execute(p.dir, progress=False).executed == 100 - kept
