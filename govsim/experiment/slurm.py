@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -45,7 +45,6 @@ class ArrayScript:
     tasks: int
     runs_per_task: int
     text: str
-    directives: list[str] = field(default_factory=list)
 
 
 def render(
