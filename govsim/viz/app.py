@@ -31,7 +31,6 @@ from govsim.viz.charts import (
     FINISHED_STATES,
     PIPELINE_STATES,
     city_map_option,
-    colour_range,
     line_option,
     state_bars_option,
 )
@@ -40,6 +39,7 @@ from govsim.viz.i18n import (
     GROUPS,
     LANGUAGE_NAMES,
     LANGUAGES,
+    PRESET_DESCRIPTIONS_ZH,
     Lang,
     choice_label,
     lever_explanation,
@@ -107,6 +107,13 @@ def normalised(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def preset_description(preset: str, lang: Lang) -> str:
+    """A preset's one-line description: the scenario's own, or its Chinese translation."""
+    if lang == "zh" and preset in PRESET_DESCRIPTIONS_ZH:
+        return PRESET_DESCRIPTIONS_ZH[preset]
+    return load_preset(preset).description
+
+
 def preset_choices(current: str) -> list[str]:
     """Presets offered: the packaged city scenarios, plus the current one if it is a file."""
     names = classroom_presets()
@@ -151,8 +158,7 @@ def LanguageToggle(lang: solara.Reactive[Lang]) -> None:
                 LANGUAGE_NAMES[code],
                 on_click=lambda code=code: lang.set(code),
                 text=code != lang.value,
-                color="primary" if code == lang.value else None,
-                small=True,
+                outlined=code == lang.value,
                 classes=[f"govsim-lang-{code}"],
             )
 
@@ -353,9 +359,7 @@ def Chart(option: Option, css_class: str, height: str = CHART_HEIGHT) -> Any:
 @solara.component
 def ChartRow(model: CityPair, group: str, lang: Lang, tick: int) -> None:
     """One chart group: city A and city B side by side on one y scale."""
-    with solara.Columns([1, 1]):
-        for city in ("A", "B"):
-            Chart(Option(line_option(model, group, city, lang)), f"govsim-chart-{group}-{city}")
+    Chart(Option(line_option(model, group, lang)), f"govsim-chart-{group}")
 
 
 def metric_paragraphs(metrics: tuple[str, ...], lang: Lang) -> str:
@@ -403,14 +407,7 @@ def CompareView(model: CityPair, lang: Lang) -> None:
 @solara.component
 def CityMaps(model: CityPair, colouring: str, lang: Lang, tick: int) -> None:
     """Communities of both cities coloured on one shared scale."""
-    vrange = colour_range(model, colouring)
-    with solara.Columns([1, 1]):
-        for city in ("A", "B"):
-            Chart(
-                Option(city_map_option(model, city, colouring, lang, vrange)),
-                f"govsim-map-{city}",
-                "300px",
-            )
+    Chart(Option(city_map_option(model, colouring, lang)), "govsim-map", "320px")
 
 
 @solara.component
@@ -493,7 +490,7 @@ def SetupCard(
         dense=True,
         class_="govsim-preset",
     )
-    solara.Text(load_preset(current).description, style={"font-size": "0.85em"})
+    solara.Text(preset_description(current, lang), style={"font-size": "0.85em"})
     low, high, step = CITIZENS_RANGE
     LabelledSlider(
         ui("citizens", lang),
@@ -578,6 +575,8 @@ def Demo(
 
     solara.Title(ui("title", L))
     solara.AppBarTitle(ui("title", L))
+    with solara.AppBar():
+        LanguageToggle(lang)
     with solara.Sidebar():
         with solara.Card(ui("run", L)):
             Controller(model, params, play_interval, render_interval, controller_generation.value)
@@ -608,9 +607,6 @@ def Demo(
             SetupCard(params, on_preset, L)
         with solara.Card(ui("levers", L)):
             LeverPanel(params, pair.preset_levers, L)
-    with solara.Row(justify="end", style={"align-items": "center"}):
-        solara.Text(f"{ui('language', L)}:", style={"font-size": "0.9em"})
-        LanguageToggle(lang)
     with solara.lab.Tabs(value=tab, lazy=True):
         with solara.lab.Tab(ui("tab_compare", L)):
             CompareView(pair, L)

@@ -521,6 +521,21 @@ PRESETS_TEXT: dict[str, dict[Lang, str]] = {
 """Short names of the packaged presets (a preset without one shows its file name)."""
 
 
+PRESET_DESCRIPTIONS_ZH: dict[str, str] = {
+    "baseline": "超大城市的一个片区：条块分割派单，按“三率”考核（主要工作）",
+    "fragmented": "条块分割派单：属地优先、层层转办、数据共享少、允许退单",
+    "one_network": "指挥中心统一派单，高度数据共享，多部门联合派单（一网统管）",
+    "whistle": "条块分割派单加吹哨报到：街道党工委召集部门，30 分钟内报到",
+    "speed_kpi": "考核看重速度和办结，抽查少，排名处罚严厉",
+    "balanced_kpi": "考核看重核实解决和满意度，定期抽查",
+    "trace_kpi": "工作留痕纳入考核，基层要向三个 App 填报",
+    "online_only": "只留线上：App 和热线，没有线下和帮办渠道，适合线下办理的事项也必须线上办",
+    "inclusive": "保留线下渠道，网格员和党员志愿者帮办代办，开展数字素养培训",
+    "participatory_budgeting": "成都式参与式预算：线上线下结合，三个年度周期",
+}
+"""Chinese versions of the packaged presets' descriptions (English: the scenario files)."""
+
+
 def ui(key: str, lang: Lang) -> str:
     """An interface string."""
     return UI[key][lang]

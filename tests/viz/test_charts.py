@@ -34,35 +34,43 @@ def strict_json(option: dict) -> str:
 
 
 @pytest.mark.parametrize("group", list(CHART_GROUPS))
-def test_line_options_draw_each_metric_on_one_scale_for_both_cities(pair, group) -> None:
-    options = {c: line_option(pair, group, c, "en") for c in "AB"}
-    for option in options.values():
-        strict_json(option)
-        assert len(option["series"]) == len(CHART_GROUPS[group])
-        assert all(len(s["data"]) == 40 for s in option["series"])
-        assert option["xAxis"]["max"] == 40
+def test_line_options_draw_each_metric_for_both_cities_on_one_scale(pair, group) -> None:
+    option = line_option(pair, group, "en")
+    strict_json(option)
+    metrics = CHART_GROUPS[group]
+    assert len(option["series"]) == 2 * len(metrics)
     lo, hi = y_range(pair, group)
-    assert options["A"]["yAxis"] == options["B"]["yAxis"] == {"type": "value", "min": lo, "max": hi}
-    for city in "AB":
-        for m in CHART_GROUPS[group]:
-            for v in pair.history[city][m]:
-                assert v != v or lo <= v <= hi, (group, m, v)  # every value inside the scale
+    assert [(a["min"], a["max"], a["gridIndex"]) for a in option["yAxis"]] == [
+        (lo, hi, 0),
+        (lo, hi, 1),
+    ]
+    assert [a["max"] for a in option["xAxis"]] == [40, 40]
+    for k, city in enumerate("AB"):
+        panel = [s for s in option["series"] if s["xAxisIndex"] == k]
+        assert [s["yAxisIndex"] for s in panel] == [k] * len(metrics)
+        for s, m in zip(panel, metrics, strict=True):
+            assert s["data"] == pair.series(city, m)
+            values = [v for _, v in s["data"] if v is not None]
+            assert len(s["data"]) == 40 and all(lo <= v <= hi for v in values), (city, m)
 
 
 @pytest.mark.parametrize("colouring", CITY_COLOURINGS)
 def test_city_maps_put_every_community_on_its_own_tile(pair, colouring) -> None:
-    vrange = colour_range(pair, colouring)
+    option = city_map_option(pair, colouring, "zh")
+    strict_json(option)
+    lo, hi = colour_range(pair, colouring)
+    assert (option["visualMap"]["min"], option["visualMap"]["max"]) == (lo, hi)
     n = pair.a.city.n_communities
-    for city in "AB":
-        option = city_map_option(pair, city, colouring, "zh", vrange)
-        strict_json(option)
-        data = option["series"][0]["data"]
-        assert len(data) == n
-        assert len({(x, y) for x, y, _ in data}) == n
-        assert len(option["xAxis"]["data"]) == pair.a.city.n_streets
+    assert len(option["series"]) == 2
+    for k, (series, city) in enumerate(zip(option["series"], "AB", strict=True)):
+        assert (series["xAxisIndex"], series["yAxisIndex"]) == (k, k)
+        data = series["data"]
+        assert len(data) == n and len({(x, y) for x, y, _ in data}) == n
+        assert len(option["xAxis"][k]["data"]) == pair.a.city.n_streets
         values = [v for _, _, v in data if v is not None]
-        assert all(vrange[0] <= v <= vrange[1] for v in values)
-        assert option["visualMap"]["min"] == vrange[0] and option["visualMap"]["max"] == vrange[1]
+        assert all(lo <= v <= hi for v in values)
+        if colouring == "open_cases":
+            assert sum(values) == pair.cities[city].community_open_cases().sum()
 
 
 def test_state_bars_show_the_recorded_counts(pair) -> None:

@@ -60,6 +60,7 @@ def test_presets_and_choices_have_names() -> None:
     for preset in classroom_presets():
         assert preset in i18n.PRESETS_TEXT, preset
         check_pair(i18n.preset_label(preset, "en"), i18n.preset_label(preset, "zh"), preset)
+        assert CJK.search(i18n.PRESET_DESCRIPTIONS_ZH[preset]), preset
     assert i18n.preset_label("/tmp/my city.yaml", "zh") == "my city.yaml"
     for lever in LEVERS:
         for choice in lever.choices:

@@ -116,13 +116,16 @@ def test_the_queue_scenario_is_refused() -> None:
         CityPair(preset="queue_mmc")
 
 
-def test_small_classroom_survives_a_day_with_only_repeat_complaints() -> None:
-    """At 500 citizens some days bring no new problem; a repeat complaint due on such a day
-    used to crash the model (KeyError in filing). This pair has one (day 19 of city B)."""
-    pair = CityPair(citizens=SMALL, dispatch_mode="unified", data_sharing=0.9)
-    for _ in range(40):
-        pair.step()
-    st, ledger = pair.b.cases, pair.b.ledger
-    quiet = set(np.flatnonzero(ledger.problems[:40] == 0))
-    refiled = set(np.floor(st.t_created[: st.n][st.repeat_of[: st.n] >= 0]).astype(int))
-    assert quiet & refiled, "the scenario no longer has such a day: pick another seed"
+def test_small_cities_survive_days_with_only_repeat_complaints() -> None:
+    """At small sizes some days bring no new problem; a repeat complaint due on such a day
+    used to crash the model (KeyError in filing). Several seeds, so that some run has one."""
+    runs_with_such_a_day = 0
+    for seed in range(10):
+        model = GovernanceModel(rng=seed, overrides={"population.citizens": 200, "days": 60})
+        for _ in range(60):
+            model.step()
+        st, ledger = model.cases, model.ledger
+        quiet = set(np.flatnonzero(ledger.problems[:60] == 0))
+        refiled = set(np.floor(st.t_created[: st.n][st.repeat_of[: st.n] >= 0]).astype(int))
+        runs_with_such_a_day += bool(quiet & refiled)
+    assert runs_with_such_a_day > 0, "no run had such a day: use more seeds or fewer citizens"
