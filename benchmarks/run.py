@@ -409,15 +409,19 @@ def main(argv: list[str] | None = None) -> int:
     repeats = a.repeats if a.repeats is not None else (1 if a.quick else 3)
     if days < 1 or repeats < 1:
         p.error(f"--days and --repeats must be >= 1 (got days={days}, repeats={repeats})")
+    info = machine_info()  # the code measured is the code at the start
     load0 = f"{os.getloadavg()[0]:.2f}"
     rows = measure(sizes, days, repeats, a.seed)
     load1 = f"{os.getloadavg()[0]:.2f}"
+    commit_after = _git_commit()
+    if commit_after != info["git commit"]:
+        info["git commit"] += f"; at the end {commit_after} (the tree changed during the run)"
     summary = summarise(rows, days)
     command = (
         "python -m benchmarks.run"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     )
-    text = render(summary, machine_info(), (load0, load1), command.strip())
+    text = render(summary, info, (load0, load1), command.strip())
     out = a.out.resolve()
     write_atomic(
         out.with_suffix(".json"),
