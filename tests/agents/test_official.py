@@ -37,7 +37,7 @@ def day_demands(draw):
 
 
 @given(day_demands())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_time_budget_adds_up_to_the_pool(d: dict) -> None:
     b = allocate_time(**d)
     pool = d["pool"]
@@ -92,7 +92,7 @@ def test_time_budget_by_hand() -> None:
     rate=st.floats(0, 1),
     recovery=st.floats(0, 1),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_burnout_stays_in_unit_interval_and_moves_the_right_way(burnout, workload, rate, recovery):
     new = update_burnout(burnout, workload, rate, recovery)
     assert ((new >= 0) & (new <= 1)).all()
