@@ -133,6 +133,13 @@ def _little(samples: np.ndarray, items: list[list[tuple[float, float]]], arrival
 VARIANTS = {
     "baseline": {"population.citizens": 5000},
     "baseline_loaded": {"population.citizens": 5000, "officials.routine_share": 0.7},
+    # many audits of much gaming: reopened cases exercise the reopening intervals
+    "gaming_audited": {
+        "population.citizens": 3000,
+        "dispatch.mode": "unified",
+        "assessment.learning.initial_gaming": 0.5,
+        "closed_loop.audit_rate": 0.4,
+    },
 }
 
 
