@@ -266,8 +266,37 @@ def test_empty_denominators_are_nan() -> None:
 
 
 def test_issue_metric_names_are_defined() -> None:
-    issue3 = ["cases_reported", "consultation_share", "channel_share_app", "channel_share_hotline", "channel_share_offline", "channel_share_assisted", "channel_share_patrol", "response_rate", "on_time_closure_rate", "closure_rate", "real_resolution_rate", "days_to_resolution_median", "days_to_resolution_p90", "handoffs_per_case", "cross_dept_days_ratio", "backlog", "hotline_answer_within_15s"]
-    issue4 = ["closure_gap", "satisfaction_inflation", "formalism_burden", "voice_gap", "dsi", "satisfaction_reported", "satisfaction_true", "repeat_complaint_rate", "official_burnout_mean", "official_overload_share"]
+    issue3 = [
+        "cases_reported",
+        "consultation_share",
+        "channel_share_app",
+        "channel_share_hotline",
+        "channel_share_offline",
+        "channel_share_assisted",
+        "channel_share_patrol",
+        "response_rate",
+        "on_time_closure_rate",
+        "closure_rate",
+        "real_resolution_rate",
+        "days_to_resolution_median",
+        "days_to_resolution_p90",
+        "handoffs_per_case",
+        "cross_dept_days_ratio",
+        "backlog",
+        "hotline_answer_within_15s",
+    ]
+    issue4 = [
+        "closure_gap",
+        "satisfaction_inflation",
+        "formalism_burden",
+        "voice_gap",
+        "dsi",
+        "satisfaction_reported",
+        "satisfaction_true",
+        "repeat_complaint_rate",
+        "official_burnout_mean",
+        "official_overload_share",
+    ]
     issue5 = [
         f"{p}_q{q}" for p in ("voice_rate", "real_resolution", "satisfaction") for q in range(1, 5)
     ]
