@@ -6,6 +6,7 @@ they are not produced by the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -90,7 +91,9 @@ def make_view(cols: dict[str, list]) -> CaseView:
         "unit": np.int32,
     }
     out = {}
-    for f in CaseView.__dataclass_fields__:
+    for f, spec in CaseView.__dataclass_fields__.items():
+        if f not in cols and spec.default is not dataclasses.MISSING:
+            continue  # optional columns keep their defaults
         v = cols[f]
         if f.startswith("t_") or f == "deadline":
             out[f] = np.asarray(v, dtype=float)

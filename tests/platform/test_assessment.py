@@ -9,6 +9,7 @@ costs), against a control in which every unit feels the same score.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -39,7 +40,9 @@ DEFAULTS = {
 def view_from_columns(n: int, **cols) -> CaseView:
     """A CaseView of ``n`` cases from column arrays; missing columns take DEFAULTS."""
     out = {}
-    for f in CaseView.__dataclass_fields__:
+    for f, spec in CaseView.__dataclass_fields__.items():
+        if f not in DEFAULTS and spec.default is not dataclasses.MISSING:
+            continue  # optional columns keep their defaults
         d = DEFAULTS[f]
         dtype = bool if isinstance(d, bool) else float if isinstance(d, float) else np.int64
         out[f] = np.asarray(cols[f], dtype=dtype) if f in cols else np.full(n, d, dtype=dtype)
@@ -48,7 +51,7 @@ def view_from_columns(n: int, **cols) -> CaseView:
 
 def make_view(rows: list[dict]) -> CaseView:
     """A CaseView from a list of per-case dicts; unspecified fields take DEFAULTS."""
-    cols = {f: [r.get(f, DEFAULTS[f]) for r in rows] for f in CaseView.__dataclass_fields__}
+    cols = {f: [r.get(f, DEFAULTS[f]) for r in rows] for f in DEFAULTS}
     return view_from_columns(len(rows), **cols)
 
 
