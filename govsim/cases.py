@@ -63,6 +63,7 @@ _INT_COLS = (
     ("quartile", np.int8, -1),
     ("age_group", np.int8, -1),
     ("repeat_of", np.int64, -1),
+    ("problem", np.int64, -1),
 )
 _BOOL_COLS = (
     "consultation",
@@ -77,6 +78,7 @@ _BOOL_COLS = (
     "summoned",
     "pressed",
     "forced_online",
+    "problem_solved",
 )
 
 
@@ -106,6 +108,9 @@ class CaseView:
     audited: np.ndarray
     caught: np.ndarray
     nominal: np.ndarray
+    problem_solved: np.ndarray | None = None
+    """For an original case (not a repeat complaint): its problem was solved by it or by one of its
+    repeat complaints. Counts solutions once per problem, in the window the problem arose."""
 
 
 class CaseStore:
@@ -183,11 +188,19 @@ class CaseStore:
         self.quartile[sl] = quartile
         self.age_group[sl] = age_group
         self.state[sl] = ACCEPTED
+        self.problem[sl] = ids
         if repeat_of is not None:
             self.repeat_of[sl] = repeat_of
+            rep = repeat_of >= 0
+            self.problem[sl][rep] = self.problem[repeat_of[rep]]
         self.n += k
         self.state_counts[ACCEPTED] += k
         return ids
+
+    def mark_solved(self, case: int) -> None:
+        """Record that ``case`` really solved its problem (once per problem, see ``problem``)."""
+        self.solved[case] = True
+        self.problem_solved[self.problem[case]] = True
 
     def set_state(self, case: int, new_state: int) -> None:
         """Move one case to ``new_state`` (conservation: counts move with it)."""

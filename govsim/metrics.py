@@ -317,14 +317,20 @@ def equity_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]
     nc = ~v.consultation
     closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED) | (v.state == WITHDRAWN))
     out: dict[str, float] = {}
-    solved_q = np.bincount(v.quartile[nc & v.solved & (v.quartile >= 0)], minlength=4)
+    # problems, not cases: an original case whose problem was solved (by it or by a repeat
+    # complaint), so the count matches the problems arisen in the same window
+    if v.problem_solved is not None:
+        solved_problem = nc & (v.repeat_of < 0) & v.problem_solved
+    else:
+        solved_problem = nc & v.solved
+    solved_q = np.bincount(v.quartile[solved_problem & (v.quartile >= 0)], minlength=4)
     pq = L.problems_nc_q[sl].sum(0)
     cq = np.bincount(v.quartile[closed & (v.quartile >= 0)], minlength=4)
     sq = np.bincount(v.quartile[closed & v.true_satisfied & (v.quartile >= 0)], minlength=4)
     for q in range(4):
         out[f"real_resolution_q{q + 1}"] = _ratio(solved_q[q], pq[q])
         out[f"satisfaction_q{q + 1}"] = _ratio(sq[q], cq[q])
-    solved_g = np.bincount(v.age_group[nc & v.solved & (v.age_group >= 0)], minlength=3)
+    solved_g = np.bincount(v.age_group[solved_problem & (v.age_group >= 0)], minlength=3)
     pg = L.problems_nc_g[sl].sum(0)
     cg = np.bincount(v.age_group[closed & (v.age_group >= 0)], minlength=3)
     sg = np.bincount(v.age_group[closed & v.true_satisfied & (v.age_group >= 0)], minlength=3)

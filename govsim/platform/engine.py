@@ -478,9 +478,10 @@ class CaseEngine:
         else:
             solved = bool(self.part_solved[case, :n_parts].all())
         st.t_closed[case] = t
-        st.solved[case] = solved
-        if solved and math.isnan(st.t_solved[case]):
-            st.t_solved[case] = t
+        if solved:
+            st.mark_solved(case)
+            if math.isnan(st.t_solved[case]):
+                st.t_solved[case] = t
         st.set_state(case, CLOSED)
         self.closed_today.append(case)
         if not self.quiet_queue_mode and self.rng.random() < self.s.closed_loop.audit_rate:
