@@ -355,6 +355,15 @@ def open_backlog(state_counts: np.ndarray, open_consultations: int = 0) -> int:
     return int(state_counts.sum()) - finished - open_consultations
 
 
+QUEUE_METRICS: dict[str, str] = {
+    "mean_wait_days": "queue_mmc mode: mean days from arrival to start of service, after warm-up",
+    "mean_days_in_system": "queue_mmc mode: mean days from arrival to end of service, after warm-up",
+    "prob_wait": "queue_mmc mode: share of arrivals that waited at all, after warm-up",
+    "queue_cases_measured": "queue_mmc mode: cases the three figures above are measured on",
+}
+"""Outputs of the M/M/c validation mode (scenario ``queue_mmc``), besides cases_reported and backlog."""
+
+
 def queue_metrics(v: CaseView, warmup: float) -> dict[str, float]:
     """M/M/c validation outputs: mean wait, mean time in system, probability of waiting.
 

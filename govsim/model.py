@@ -600,13 +600,7 @@ class GovernanceModel(mesa.Model):
     def metric_names(self) -> list[str]:
         """Names of the metrics this model reports (see govsim.metrics.METRICS)."""
         if self.config.queue.enabled:
-            return [
-                "cases_reported",
-                "backlog",
-                "mean_wait_days",
-                "mean_days_in_system",
-                "prob_wait",
-            ]
+            return ["cases_reported", "backlog", *M.QUEUE_METRICS]
         return [k for k in M.METRICS if self.pb is not None or k not in M.PB_METRICS]
 
     def _compute_metrics(self) -> None:
