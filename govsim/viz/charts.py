@@ -19,7 +19,7 @@ from govsim.viz.i18n import (
     metric_label,
     ui,
 )
-from govsim.viz.pair import CHART_GROUPS, CityPair
+from govsim.viz.pair import CHART_GROUPS, CITIES, CityPair
 
 PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#7f3c8d", "#8c564b")
 CITY_COLOURS: dict[str, str] = {"A": "#607d8b", "B": "#e65100"}
@@ -47,14 +47,11 @@ def y_range(pair: CityPair, group: str) -> tuple[float, float]:
     """One y range for both cities' charts of a group, so the two panels compare at a glance."""
     if group in FIXED_RANGES:
         return FIXED_RANGES[group]
-    values = [
-        abs(v)
-        for city in pair.history
-        for m in CHART_GROUPS[group]
-        for v in pair.history[city][m]
-        if math.isfinite(v)
-    ]
-    top = max(values, default=0.0)
+    values = np.abs(
+        np.concatenate([pair.values(c, m) for c in CITIES for m in CHART_GROUPS[group]])
+    )
+    values = values[np.isfinite(values)]
+    top = float(values.max()) if len(values) else 0.0
     top = max(0.1, math.ceil(top * 10 + 1e-9) / 10)
     return (-top, top)
 
@@ -74,14 +71,16 @@ def line_option(pair: CityPair, group: str, lang: Lang) -> dict[str, Any]:
     legend that shows or hides a metric in both cities at once.
     """
     lo, hi = y_range(pair, group)
+    metrics = CHART_GROUPS[group]
     series = []
-    for k, city in enumerate(("A", "B")):
-        for i, m in enumerate(CHART_GROUPS[group]):
+    for k in (0, 1):
+        for i, m in enumerate(metrics):
             series.append(
                 {
                     "type": "line",
                     "name": metric_label(m, lang),
-                    "data": pair.series(city, m),
+                    "datasetIndex": k,
+                    "encode": {"x": "day", "y": m},
                     "xAxisIndex": k,
                     "yAxisIndex": k,
                     "showSymbol": pair.day <= 1,
@@ -114,6 +113,7 @@ def line_option(pair: CityPair, group: str, lang: Lang) -> dict[str, Any]:
         "grid": [{**at, "top": 30, "bottom": 58} for at in SIDE_BY_SIDE],
         "xAxis": [{**x_axis, "gridIndex": k} for k in (0, 1)],
         "yAxis": [{"type": "value", "min": lo, "max": hi, "gridIndex": k} for k in (0, 1)],
+        "dataset": [{"source": pair.columns(city, metrics)} for city in ("A", "B")],
         "series": series,
     }
 

@@ -126,9 +126,8 @@ class CityPair(mesa.Model):
         """The flat parameters that rebuild this pair (``CityPair(**pair.params)``)."""
         self.horizon = min(self.a.horizon, self.b.horizon)
         self.day = 0
-        self.history: dict[str, dict[str, list[float]]] = {
-            c: {m: [] for m in RECORDED} for c in CITIES
-        }
+        self._rows = {m: i for i, m in enumerate(RECORDED)}
+        self._history = {c: np.full((len(RECORDED), self.horizon), np.nan) for c in CITIES}
         self.running = self.day < self.horizon
 
     @property
@@ -140,29 +139,36 @@ class CityPair(mesa.Model):
         """Advance both cities by one day and record the charted metrics."""
         for label, model in self.cities.items():
             model.step()
-            rec = self.history[label]
-            for m in RECORDED:
-                rec[m].append(float(model.metrics.get(m, np.nan)))
+            self._history[label][:, self.day] = [model.metrics.get(m, np.nan) for m in RECORDED]
         self.day += 1
         self.running = self.day < self.horizon
 
-    def series(self, city: str, metric: str, max_points: int = 240) -> list[list[float | None]]:
-        """``[[day, value], ...]`` of one recorded metric, thinned to at most about ``max_points``.
+    def values(self, city: str, metric: str) -> np.ndarray:
+        """A recorded metric's daily values so far (day 1 first; ``nan`` where undefined)."""
+        return self._history[city][self._rows[metric], : self.day]
 
-        Missing values (an empty denominator) are ``None``, which JSON and ECharts read as a gap.
+    def columns(
+        self, city: str, metrics: tuple[str, ...], max_points: int = 240
+    ) -> dict[str, list[float | None]]:
+        """Columns ``day`` and one per metric, thinned to about ``max_points`` days, today last.
+
+        Flat lists (an ECharts dataset) cost far less to send than ``[day, value]`` pairs.
+        Missing values are ``None``, which JSON and ECharts read as a gap.
         """
-        values = self.history[city][metric]
-        n = len(values)
+        n = self.day
         stride = max(1, -(-n // max_points))
-        days = list(range(stride - 1, n, stride))
+        days = np.arange(stride - 1, n, stride)
         if n and days[-1] != n - 1:
-            days.append(n - 1)
-        return [[d + 1, _finite(values[d])] for d in days]
+            days = np.append(days, n - 1)
+        out: dict[str, list[float | None]] = {"day": (days + 1).tolist()}
+        block = self._history[city][[self._rows[m] for m in metrics]][:, days]
+        for m, row in zip(metrics, block, strict=True):
+            out[m] = row.tolist() if np.isfinite(row).all() else [_finite(x) for x in row]
+        return out
 
     def latest(self, city: str, metric: str) -> float | None:
         """Today's value of a recorded metric (``None`` before the first step or if undefined)."""
-        values = self.history[city][metric]
-        return _finite(values[-1]) if values else None
+        return _finite(self._history[city][self._rows[metric], self.day - 1]) if self.day else None
 
     def state_counts(self, city: str) -> dict[str, int]:
         """How many cases sit in each recorded platform state (govsim.cases.STATE_NAMES)."""

@@ -88,11 +88,12 @@ def test_step_advances_both_cities_and_the_charts(demo) -> None:
         step.click()
     assert model.value.day == 5
     assert day_text(rc) == "Day 5 of 365"
-    for group, widget in charts(rc, "govsim-chart-").items():
-        series = widget.option["series"]
-        assert len(series) == 2 * len(CHART_GROUPS[group.removeprefix("govsim-chart-")])
-        assert [len(s["data"]) for s in series] == [5] * len(series), group
-        assert [p[0] for p in series[0]["data"]] == [1, 2, 3, 4, 5]
+    for name, widget in charts(rc, "govsim-chart-").items():
+        metrics = CHART_GROUPS[name.removeprefix("govsim-chart-")]
+        assert len(widget.option["series"]) == 2 * len(metrics)
+        for dataset in widget.option["dataset"]:
+            assert dataset["source"]["day"] == [1, 2, 3, 4, 5]
+            assert all(len(dataset["source"][m]) == 5 for m in metrics), name
     headline = html_widget(rc, "govsim-headline").unsafe_innerHTML
     trust = model.value.latest("A", "trust_mean")
     assert f"<td>Trust in government</td><td style='text-align:right'>{trust:.3f}</td>" in headline

@@ -46,12 +46,14 @@ def test_line_options_draw_each_metric_for_both_cities_on_one_scale(pair, group)
     ]
     assert [a["max"] for a in option["xAxis"]] == [40, 40]
     for k, city in enumerate("AB"):
+        assert option["dataset"][k]["source"] == pair.columns(city, metrics)
         panel = [s for s in option["series"] if s["xAxisIndex"] == k]
-        assert [s["yAxisIndex"] for s in panel] == [k] * len(metrics)
-        for s, m in zip(panel, metrics, strict=True):
-            assert s["data"] == pair.series(city, m)
-            values = [v for _, v in s["data"] if v is not None]
-            assert len(s["data"]) == 40 and all(lo <= v <= hi for v in values), (city, m)
+        assert [(s["yAxisIndex"], s["datasetIndex"]) for s in panel] == [(k, k)] * len(metrics)
+        assert [s["encode"] for s in panel] == [{"x": "day", "y": m} for m in metrics]
+        for m in metrics:
+            column = option["dataset"][k]["source"][m]
+            values = [v for v in column if v is not None]
+            assert len(column) == 40 and all(lo <= v <= hi for v in values), (city, m)
 
 
 @pytest.mark.parametrize("colouring", CITY_COLOURINGS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,8 @@ from .conftest import SMALL
 DAYS = 20
 
 
-def history_equal(x: list[float], y: list[float]) -> bool:
-    return all((a == b) or (math.isnan(a) and math.isnan(b)) for a, b in zip(x, y, strict=True))
+def history_equal(x, y) -> bool:
+    return np.array_equal(np.asarray(x, float), np.asarray(y, float), equal_nan=True)
 
 
 def test_without_changes_both_cities_are_the_same_city() -> None:
@@ -30,7 +29,7 @@ def test_without_changes_both_cities_are_the_same_city() -> None:
     assert pair.changes == {}
     assert pair.day == pair.a.day == pair.b.day == DAYS
     for m in RECORDED:
-        assert history_equal(pair.history["A"][m], pair.history["B"][m]), m
+        assert history_equal(pair.values("A", m), pair.values("B", m)), m
     assert np.array_equal(pair.a.citizens.trust, pair.b.citizens.trust)
 
 
@@ -52,8 +51,8 @@ def test_city_b_is_the_preset_with_the_levers_and_city_a_is_the_preset() -> None
         pair.step()
         reference.step()
     for m in RECORDED:
-        assert history_equal(pair.history["B"][m], list(reference.timeseries()[m].astype(float))), m
-    assert any(not history_equal(pair.history["A"][m], pair.history["B"][m]) for m in RECORDED)
+        assert history_equal(pair.values("B", m), reference.timeseries()[m]), m
+    assert any(not history_equal(pair.values("A", m), pair.values("B", m)) for m in RECORDED)
 
 
 def test_params_rebuild_the_same_pair() -> None:
@@ -65,18 +64,21 @@ def test_params_rebuild_the_same_pair() -> None:
     assert pair.params["seed"] == load_preset("one_network").seed
 
 
-def test_series_are_thinned_json_safe_and_end_today() -> None:
+def test_columns_are_thinned_json_safe_and_end_today() -> None:
     pair = CityPair(citizens=SMALL)
     for _ in range(50):
         pair.step()
-    pair.history["A"]["dsi"][10] = float("nan")
-    full = pair.series("A", "dsi")
-    assert [p[0] for p in full] == list(range(1, 51))
-    assert full[10][1] is None
-    thin = pair.series("A", "dsi", max_points=12)
-    assert len(thin) <= 13 and thin[-1] == full[-1]
-    assert [p[0] for p in thin] == sorted({p[0] for p in thin})
-    assert pair.latest("A", "trust_mean") == pair.history["A"]["trust_mean"][-1]
+    assert len(pair.values("A", "dsi")) == 50
+    pair.values("A", "dsi")[10] = float("nan")  # a view: as if day 11 had no data
+    full = pair.columns("A", ("dsi", "trust_mean"))
+    assert full["day"] == list(range(1, 51))
+    assert full["dsi"][10] is None and full["dsi"][11] == pair.values("A", "dsi")[11]
+    assert full["trust_mean"] == pair.values("A", "trust_mean").tolist()
+    thin = pair.columns("A", ("dsi",), max_points=12)
+    assert len(thin["day"]) <= 13 and thin["day"][-1] == 50 and thin["dsi"][-1] == full["dsi"][-1]
+    assert thin["day"] == sorted(set(thin["day"])) and len(thin["dsi"]) == len(thin["day"])
+    assert pair.latest("A", "trust_mean") == pair.values("A", "trust_mean")[-1]
+    assert CityPair(citizens=SMALL).latest("A", "trust_mean") is None
 
 
 def test_state_counts_and_community_values() -> None:
