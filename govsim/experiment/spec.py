@@ -13,7 +13,7 @@ An experiment names what to run and how to vary it::
     design: {method: sobol, n: 256, second_order: false}
     replicates: 4                      # runs per design point (averaged in the analysis)
     days: 180
-    outputs: [closure_rate, verified_resolution_rate]
+    outputs: [closure_rate, real_resolution_rate]
     root_seed: 20240601
 
 Parameters take either ``levels`` (a list of values) or a distribution: ``uniform`` (default) or
@@ -51,6 +51,7 @@ from govsim.config import (
     set_path,
 )
 from govsim.experiment.run import resolve_function
+from govsim.metrics import METRICS, QUEUE_METRICS
 from govsim.schema import Scenario
 
 Scalar = bool | int | float | str
@@ -523,6 +524,16 @@ def load_experiment_text(text: str, source: str, base_dir: Path | None = None) -
                 f"{loc}: parameters.{name}: morris needs bounded parameters (levels or a range), "
                 f"not {p.distribution}"
             )
+    if spec.function is None:
+        known = {**METRICS, **QUEUE_METRICS}
+        for name in spec.outputs:
+            if name not in known:
+                hint = difflib.get_close_matches(name, list(known), n=1)
+                dym = f"; did you mean '{hint[0]}'?" if hint else ""
+                problems.append(
+                    f"{doc.where.get(('outputs',), source)}: outputs: '{name}' is not a govsim "
+                    f"metric{dym} (see docs/metrics.md)"
+                )
     clash = sorted(set(spec.outputs) & set(spec.parameters))
     if clash:
         problems.append(

@@ -247,3 +247,23 @@ def test_seed_is_not_a_parameter(write_experiment: Callable[..., Path]) -> None:
     )
     (msg,) = errors_of(path)
     assert msg.startswith(f"{path}:3: parameters.seed: each run's seed comes from root_seed"), msg
+
+
+def test_scenario_outputs_must_be_metrics(tmp_path) -> None:
+    """An output that is not a govsim metric is refused at plan time, with a did-you-mean."""
+    from govsim.config import ScenarioError
+    from govsim.experiment.spec import load_experiment
+
+    f = tmp_path / "exp.yaml"
+    f.write_text(
+        "scenario: baseline\n"
+        "parameters:\n  dispatch.data_sharing: {range: [0, 1]}\n"
+        "design: {method: lhs, n: 4}\n"
+        "outputs: [real_resolution_rat]\n"
+        "root_seed: 1\n"
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(f)
+    assert any("did you mean 'real_resolution_rate'" in m for m in err.value.messages), (
+        err.value.messages
+    )
