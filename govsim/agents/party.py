@@ -46,7 +46,8 @@ def summon_stalled_cases(model, t: float) -> int:
     st = store.state[lo:hi]
     open_ = ~np.isin(st, CLOSED_STATES) & ~store.consultation[lo:hi] & ~store.summoned[lo:hi]
     age = t - store.t_created[lo:hi]
-    eligible = open_ & ((store.owner_units[lo:hi] > 1) | (age > d.summon_after_days))
+    # only cases already filed by time t (today's later filings wait for tomorrow's summons)
+    eligible = open_ & (age >= 0) & ((store.owner_units[lo:hi] > 1) | (age > d.summon_after_days))
     cand = idx[eligible]
     if len(cand) == 0:
         return 0
