@@ -250,21 +250,47 @@ def test_summary_equity_rates_use_one_cohort() -> None:
 
 
 # ----------------------------------------------------------------------------- assessment
+def _gaming_score_gain(
+    scenario: str, citizens: int, audit_rate: float, seed: int, kinds=None
+) -> float:
+    """Score of units closing nominally (propensity 0.6) minus honest units (0), learning frozen."""
+    m = GovernanceModel(
+        scenario=scenario,
+        rng=seed,
+        overrides={
+            "population.citizens": citizens,
+            "closed_loop.audit_rate": audit_rate,
+            "assessment.learning.exploration": 0.0,
+            "assessment.learning.imitation_step": 0.0,
+            "assessment.learning.intrinsic_motivation": 0.0,
+        },
+    )
+    gaming = np.random.default_rng(seed).random(m.city.n_units) < 0.5
+    m.engine.practices[:] = 0.0
+    m.engine.practices[gaming, 0] = 0.6
+    for _ in range(120):
+        m.step()
+    score = m.last_assessment.score
+    sel = np.ones(m.city.n_units, bool) if kinds is None else np.isin(m.city.unit_kind, kinds)
+    return float(score[sel & gaming].mean() - score[sel & ~gaming].mean())
+
+
 @pytest.mark.slow
-def test_speed_kpi_breeds_more_nominal_closure_than_balanced_kpi() -> None:
-    """Model level, a year and a half, 1,500 citizens, 3 seeds: the mean nominal-closure
-    propensity of units at the end is higher under speed_kpi (closure and speed weighted, few
-    audits) than under balanced_kpi (verified resolution weighted, regular audits). Tolerance: the
-    mean over the 3 seeds, no threshold on the size (the packaged learning parameters keep all
-    practices near the exploration floor, see the report)."""
-    speed, balanced = [], []
-    for seed in (1, 2, 3):
-        for name, out in (("speed_kpi", speed), ("balanced_kpi", balanced)):
-            m = GovernanceModel(
-                scenario=name, rng=seed, overrides={"population.citizens": 1500, "days": 540}
-            )
-            for _ in range(540):
-                m.step()
-            out.append(m.metrics["practice_nominal_closure"])
-    print(f"practice_nominal_closure: speed_kpi {speed} balanced_kpi {balanced}")
-    assert np.mean(speed) > np.mean(balanced)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_audited_assessment_punishes_nominal_closure(seed: int) -> None:
+    """Model level, what the learning rule sees: under balanced_kpi with regular audits, units that
+    close nominally score lower than honest ones. Observed gains -0.13 to -0.31 over 5 seeds; the
+    test asks only for the sign, in every seed."""
+    assert _gaming_score_gain("balanced_kpi", 3000, 0.1, seed) < 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_speed_assessment_rewards_nominal_closure_where_units_are_overloaded(seed: int) -> None:
+    """Under speed_kpi without audits and double the citizens on the same staff, streets and
+    departments (where the load falls) that close nominally score higher than honest ones.
+    Observed +0.06 to +0.26 over 5 seeds; the test asks only for the sign, in every seed. (Whether
+    learning then spreads the practice is a separate question: see experiments/README.md.)"""
+    from govsim.city import DEPARTMENT, STREET
+
+    assert _gaming_score_gain("speed_kpi", 20000, 0.0, seed, kinds=(DEPARTMENT, STREET)) > 0
