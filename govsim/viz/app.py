@@ -67,6 +67,10 @@ from govsim.viz.server import CITIZENS_ENV, LANG_ENV, SCENARIO_ENV
 PLAY_INTERVAL_MS = 50
 """Default pause between updates while playing (Mesa's play interval)."""
 CHART_HEIGHT = "250px"
+COUNT_METRICS = frozenset({"backlog", "cases_reported"})
+"""Metrics that count cases (shown as whole numbers)."""
+MAX_SEED = 2**63 - 1
+"""Largest seed a scenario accepts (seeds below 0 or above it are clamped)."""
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -82,9 +86,11 @@ def start_language() -> Lang:
 
 
 def start_citizens() -> int:
-    """The starting classroom size: ``$GOVSIM_DEMO_CITIZENS`` or :data:`CLASSROOM_CITIZENS`."""
+    """The starting classroom size: ``$GOVSIM_DEMO_CITIZENS`` (within the slider's range) or
+    :data:`CLASSROOM_CITIZENS`."""
     text = os.environ.get(CITIZENS_ENV, "")
-    return int(text) if text.isdigit() and int(text) > 0 else CLASSROOM_CITIZENS
+    low, high, _ = CITIZENS_RANGE
+    return min(max(int(text), low), high) if text.isdigit() else CLASSROOM_CITIZENS
 
 
 def preset_params(preset: str, citizens: int, seed: int | None = None) -> dict[str, Any]:
@@ -131,11 +137,16 @@ def format_value(lever: Lever, value: Any, lang: Lang) -> str:
     return f"{float(value):.3g}"
 
 
-def format_metric(value: float | None) -> str:
-    """A metric value for the headline table."""
+def format_metric(value: float | None, *, signed: bool = False, count: bool = False) -> str:
+    """A metric value (or a difference, ``signed``) for the headline table."""
     if value is None:
         return "–"
-    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.3f}"
+    sign = "+" if signed else ""
+    if signed and abs(value) < 5e-4:
+        value = 0.0  # not "-0.000"
+    if count or abs(value) >= 100:
+        return f"{value:{sign},.0f}"
+    return f"{value:{sign}.3f}"
 
 
 # ---------------------------------------------------------------------------- components
@@ -289,11 +300,12 @@ def Headline(model: CityPair, lang: Lang, tick: int) -> None:
     for m in HEADLINE:
         a, b = model.latest("A", m), model.latest("B", m)
         diff = None if a is None or b is None else b - a
+        count = m in COUNT_METRICS
         rows.append(
             f"<tr><td>{html.escape(metric_label(m, lang))}</td>"
-            f"<td style='text-align:right'>{format_metric(a)}</td>"
-            f"<td style='text-align:right'>{format_metric(b)}</td>"
-            f"<td style='text-align:right'>{'' if diff is None else f'{diff:+.3f}'}</td></tr>"
+            f"<td style='text-align:right'>{format_metric(a, count=count)}</td>"
+            f"<td style='text-align:right'>{format_metric(b, count=count)}</td>"
+            f"<td style='text-align:right'>{format_metric(diff, signed=True, count=count)}</td></tr>"
         )
     head = (
         f"<tr><th style='text-align:left'>{html.escape(ui('metric', lang))}</th>"
@@ -505,7 +517,7 @@ def SetupCard(
     solara.InputInt(
         ui("seed", lang),
         value=int(params.value["seed"]),
-        on_value=lambda v: params.set({**params.value, "seed": int(v or 0)}),
+        on_value=lambda v: params.set({**params.value, "seed": min(max(int(v or 0), 0), MAX_SEED)}),
         continuous_update=False,
         dense=True,
     )
