@@ -17,6 +17,7 @@ from govsim.agents.official import TIME_USES, Official
 from govsim.agents.party import PartyOrganisation
 from govsim.cases import STATE_NAMES
 from govsim.config import ScenarioError, load_scenario
+from govsim.diagnostics import gaming_score_gain
 from govsim.model import GovernanceModel
 from govsim.runner import simulate
 
@@ -250,38 +251,13 @@ def test_summary_equity_rates_use_one_cohort() -> None:
 
 
 # ----------------------------------------------------------------------------- assessment
-def _gaming_score_gain(
-    scenario: str, citizens: int, audit_rate: float, seed: int, kinds=None
-) -> float:
-    """Score of units closing nominally (propensity 0.6) minus honest units (0), learning frozen."""
-    m = GovernanceModel(
-        scenario=scenario,
-        rng=seed,
-        overrides={
-            "population.citizens": citizens,
-            "closed_loop.audit_rate": audit_rate,
-            "assessment.learning.exploration": 0.0,
-            "assessment.learning.imitation_step": 0.0,
-            "assessment.learning.intrinsic_motivation": 0.0,
-        },
-    )
-    gaming = np.random.default_rng(seed).random(m.city.n_units) < 0.5
-    m.engine.practices[:] = 0.0
-    m.engine.practices[gaming, 0] = 0.6
-    for _ in range(120):
-        m.step()
-    score = m.last_assessment.score
-    sel = np.ones(m.city.n_units, bool) if kinds is None else np.isin(m.city.unit_kind, kinds)
-    return float(score[sel & gaming].mean() - score[sel & ~gaming].mean())
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_audited_assessment_punishes_nominal_closure(seed: int) -> None:
     """Model level, what the learning rule sees: under balanced_kpi with regular audits, units that
     close nominally score lower than honest ones. Observed gains -0.13 to -0.31 over 5 seeds; the
     test asks only for the sign, in every seed."""
-    assert _gaming_score_gain("balanced_kpi", 3000, 0.1, seed) < 0
+    assert gaming_score_gain("balanced_kpi", citizens=3000, audit_rate=0.1, seed=seed) < 0
 
 
 @pytest.mark.slow
@@ -293,4 +269,7 @@ def test_speed_assessment_rewards_nominal_closure_where_units_are_overloaded(see
     learning then spreads the practice is a separate question: see experiments/README.md.)"""
     from govsim.city import DEPARTMENT, STREET
 
-    assert _gaming_score_gain("speed_kpi", 20000, 0.0, seed, kinds=(DEPARTMENT, STREET)) > 0
+    gain = gaming_score_gain(
+        "speed_kpi", citizens=20000, audit_rate=0.0, seed=seed, kinds=(DEPARTMENT, STREET)
+    )
+    assert gain > 0

@@ -12,38 +12,28 @@ from pathlib import Path
 import numpy as np
 
 from govsim.city import COMMUNITY, DEPARTMENT, STREET
-from govsim.model import GovernanceModel
+from govsim.diagnostics import scores_with_frozen_gaming
 
-ROWS = []
-for scenario in ("speed_kpi", "balanced_kpi"):
-    for citizens in (10_000, 20_000):
-        for seed in range(4):
-            m = GovernanceModel(
-                scenario=scenario,
-                rng=seed,
-                overrides={
-                    "population.citizens": citizens,
-                    "assessment.learning.exploration": 0.0,
-                    "assessment.learning.imitation_step": 0.0,
-                    "assessment.learning.intrinsic_motivation": 0.0,
-                },
-            )
-            gaming = np.random.default_rng(seed).random(m.city.n_units) < 0.5
-            m.engine.practices[:] = 0.0
-            m.engine.practices[gaming, 0] = 0.6
-            for _ in range(120):
-                m.step()
-            a = m.last_assessment
-            for kind, name in (
-                (COMMUNITY, "community"),
-                (STREET, "street"),
-                (DEPARTMENT, "department"),
-            ):
-                sel = m.city.unit_kind == kind
-                g, h = a.score[sel & gaming], a.score[sel & ~gaming]
-                ROWS.append((scenario, citizens, name, seed, g.mean() - h.mean(), h.std(ddof=1)))
+KINDS = ((COMMUNITY, "community"), (STREET, "street"), (DEPARTMENT, "department"))
+
+
+def rows() -> list[tuple]:
+    """(assessment, citizens, unit kind, seed, score gain of gaming, sd of honest units' scores)."""
+    out = []
+    for scenario in ("speed_kpi", "balanced_kpi"):
+        for citizens in (10_000, 20_000):
+            for seed in range(4):
+                score, gaming, kind = scores_with_frozen_gaming(
+                    scenario, citizens=citizens, seed=seed
+                )
+                for k, name in KINDS:
+                    g, h = score[(kind == k) & gaming], score[(kind == k) & ~gaming]
+                    out.append((scenario, citizens, name, seed, g.mean() - h.mean(), h.std(ddof=1)))
+    return out
+
 
 if __name__ == "__main__":
+    ROWS = rows()
     lines = [
         "| assessment | citizens | unit kind | score gain of gaming (mean over seeds) | score spread among honest units (sd) |",
         "|---|---|---|---|---|",
