@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
 ]
 START_TIMEOUT_S = 120
 PLAY_DAYS = 15
@@ -52,8 +53,13 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         text=True,
     )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+
+    def read_stdout() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # ignore *_proxy
     url = None
     deadline = time.monotonic() + START_TIMEOUT_S
     while url is None and time.monotonic() < deadline and proc.poll() is None:
@@ -61,10 +67,14 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = found.group(0) if found else None
         time.sleep(0.2)
     try:
-        assert url, f"govsim demo did not print its address: {lines}, {proc.poll()}"
+        log.flush()
+        assert url, (
+            f"govsim demo did not print its address (exit code {proc.poll()}): {lines}\n"
+            + (workdir / "server.log").read_text(encoding="utf-8")[-3000:]
+        )
         while time.monotonic() < deadline:  # the address is printed once the socket listens
             try:
-                with urllib.request.urlopen(url, timeout=10) as response:
+                with direct.open(url, timeout=10) as response:
                     assert response.status == 200
                     break
             except OSError:
