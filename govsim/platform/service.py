@@ -65,6 +65,8 @@ class ServiceSystem:
         self.queue_length = np.zeros(self.n_units, dtype=np.int64)
         """Tasks waiting (not yet started) at each unit."""
         self.busy_until = np.zeros(self.n_units)
+        self._active: set[int] = set()
+        """Units that may have tasks waiting (every unit that has some is in it)."""
 
     def submit(
         self,
@@ -80,12 +82,14 @@ class ServiceSystem:
         t = Task(key, next(self._seq), case, part, effort, ready, nominal)
         heapq.heappush(self._incoming[unit], (ready, t.seq, t))
         self.queue_length[unit] += 1
+        self._active.add(unit)
 
     def pending_work_hours(self) -> np.ndarray:
         """Staff-hours of effort waiting at each unit (not yet started)."""
         out = np.zeros(self.n_units)
-        for u, (ready, incoming) in enumerate(zip(self._ready, self._incoming, strict=True)):
-            if ready or incoming:  # most units have nothing waiting; same sums, same order
+        for u in self._active:  # units with nothing waiting add 0; same sums, same order
+            ready, incoming = self._ready[u], self._incoming[u]
+            if ready or incoming:
                 out[u] = sum([x[2].effort for x in ready]) + sum([x[2].effort for x in incoming])
         return out
 
@@ -104,11 +108,13 @@ class ServiceSystem:
             The tasks started today with their start and end times (end may fall on a later day).
         """
         started: list[Started] = []
-        units = range(self.n_units) if active_units is None else active_units
+        # in unit order, as over range(n_units), skipping the units known to have nothing
+        units = sorted(self._active) if active_units is None else active_units
         push, pop = heapq.heappush, heapq.heappop
         for u in units:
             incoming, ready = self._incoming[u], self._ready[u]
             if not incoming and not ready:
+                self._active.discard(u)
                 continue
             free = self._free[u]
             speed = float(hours_per_day[u])
