@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def missing_viz_modules() -> list[str]:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """Validate the scenario, then serve the demo until interrupted."""
+    """Validate the scenario, then serve the demo until Ctrl+C, which ends the process (exit 0)."""
     missing = missing_viz_modules()
     if missing:
         print(
@@ -123,4 +124,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl+C is how a demo ends
+        pass
+    print("govsim demo: stopped", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A browser tab that was playing left its play loop running in a thread Solara made
+    # non-daemon: it would keep the process alive. The server is down and nothing is to be
+    # written, so end the process here.
+    os._exit(EXIT_OK)

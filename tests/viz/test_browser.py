@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,9 +42,18 @@ START_TIMEOUT_S = 120
 PLAY_DAYS = 15
 
 
+@dataclass
+class DemoServer:
+    """A running ``govsim demo``: its address, process and log file."""
+
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``govsim demo --port 0`` (classroom size) and yield the address it prints."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """Start ``govsim demo --port 0`` (classroom size) and yield it once it answers."""
     workdir = tmp_path_factory.mktemp("demo")
     log = (workdir / "server.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(
@@ -79,7 +90,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.5)
-        yield url
+        yield DemoServer(url, proc, workdir / "server.log")
     finally:
         proc.terminate()
         try:
@@ -114,7 +125,7 @@ def changed_screenshot(locator, before: bytes, timeout_s: float = 20) -> bytes:
     return shot
 
 
-def test_demo_in_two_browser_sessions(demo_url: str, tmp_path: Path) -> None:
+def test_demo_in_two_browser_sessions(demo: DemoServer, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install Debian's chromium "
@@ -122,6 +133,7 @@ def test_demo_in_two_browser_sessions(demo_url: str, tmp_path: Path) -> None:
         )
     from playwright.sync_api import expect, sync_playwright
 
+    demo_url = demo.url
     origin = demo_url.rstrip("/")
     allowed = (origin, origin.replace("http://", "ws://"), "data:", "blob:")
     requests: list[str] = []
@@ -192,6 +204,10 @@ def test_demo_in_two_browser_sessions(demo_url: str, tmp_path: Path) -> None:
             expect(second.locator(".govsim-day")).to_have_text("第 1 天（共 365 天）")
             time.sleep(1)  # let the maps draw before the picture
             second.screenshot(path=str(tmp_path / "demo_second_session_zh.png"))
+
+            # leave the second session playing: its play loop goes on in the server
+            second.get_by_role("button", name="▶").click()
+            wait_for(lambda: day(second) >= 3, 60, "the second session to play")
         finally:
             browser.close()
 
@@ -201,3 +217,8 @@ def test_demo_in_two_browser_sessions(demo_url: str, tmp_path: Path) -> None:
     assert not outside, f"requests left 127.0.0.1: {outside}"
     assert any(u.startswith(origin.replace("http://", "ws://")) for u in requests)
     assert not failures, failures
+
+    # Ctrl+C ends the server, although a session's play loop is still running in it
+    demo.proc.send_signal(signal.SIGINT)
+    assert demo.proc.wait(timeout=30) == 0
+    assert "govsim demo: stopped" in demo.log.read_text(encoding="utf-8")
