@@ -13,6 +13,7 @@ import errno
 import os
 import socket
 import sys
+import warnings
 from collections.abc import Callable
 
 OFFLINE_ENV: dict[str, str] = {
@@ -118,6 +119,11 @@ def serve(
     """
     configure_environment(scenario, lang, citizens)
     sock = bind(host, port)
+    # Solara warns on every page load over plain http to an address other than "localhost"
+    # (127.0.0.1 included) that its cookie falls back to SameSite=Lax: right for a classroom.
+    warnings.filterwarnings(
+        "ignore", message="Cookies with samesite=none require https", category=UserWarning
+    )
     import uvicorn
     from solara.server import settings
 

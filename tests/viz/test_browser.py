@@ -221,4 +221,6 @@ def test_demo_in_two_browser_sessions(demo: DemoServer, tmp_path: Path) -> None:
     # Ctrl+C ends the server, although a session's play loop is still running in it
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(timeout=30) == 0
-    assert "govsim demo: stopped" in demo.log.read_text(encoding="utf-8")
+    log = demo.log.read_text(encoding="utf-8")
+    assert "govsim demo: stopped" in log
+    assert "Traceback" not in log and "Warning" not in log, log[-3000:]
