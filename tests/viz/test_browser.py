@@ -39,6 +39,30 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
 ]
 START_TIMEOUT_S = 120
+GUARDED_CLI = """
+import ipaddress, socket, sys
+
+def local(address):
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost" or not isinstance(address, tuple)  # unix sockets are local
+
+def guard(connect):
+    def guarded(self, address):
+        if not local(address):
+            print("OUTBOUND CONNECTION", address, file=sys.stderr, flush=True)
+            raise OSError("govsim test: no connections outside this machine")
+        return connect(self, address)
+    return guarded
+
+socket.socket.connect = guard(socket.socket.connect)
+socket.socket.connect_ex = guard(socket.socket.connect_ex)
+from govsim.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+"""``govsim`` with every socket connection outside 127.0.0.1 refused and reported on stderr."""
 PLAY_DAYS = 15
 
 
@@ -57,7 +81,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     workdir = tmp_path_factory.mktemp("demo")
     log = (workdir / "server.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "govsim.cli", "demo", "--port", "0"],
+        [sys.executable, "-c", GUARDED_CLI, "demo", "--port", "0"],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -224,3 +248,4 @@ def test_demo_in_two_browser_sessions(demo: DemoServer, tmp_path: Path) -> None:
     log = demo.log.read_text(encoding="utf-8")
     assert "govsim demo: stopped" in log
     assert "Traceback" not in log and "Warning" not in log, log[-3000:]
+    assert "OUTBOUND CONNECTION" not in log, log[-3000:]  # the server sent nothing out either
