@@ -1,9 +1,11 @@
 """End to end: ``govsim demo`` in a subprocess, driven in Debian's Chromium through Playwright.
 
 One server, two browser sessions (two contexts, like two students): Step and Play advance the
-cities and the charts change, the sessions do not share cities, the page works in Chinese, and no
-request leaves 127.0.0.1. Screenshots and the measured speed are written under the test's tmp
-directory (the speed is recorded, not asserted: it depends on the machine).
+cities and the charts change, the sessions do not share cities, the page works in Chinese, no
+request leaves 127.0.0.1 (in the browser, and the server runs with outside connections refused
+and reported), and Ctrl+C stops the server while a session plays. Screenshots and the measured
+speed are written under the test's tmp directory (the speed is recorded, not asserted: it depends
+on the machine).
 
 Needs Chromium at ``$GOVSIM_CHROMIUM`` or ``/usr/bin/chromium`` (``apt-get install chromium``;
 ``.ci/run`` installs it). Playwright's own browser download is not used.
