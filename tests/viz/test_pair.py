@@ -10,7 +10,7 @@ import pytest
 from govsim.cases import STATE_NAMES
 from govsim.config import scenario_to_dict
 from govsim.model import GovernanceModel
-from govsim.viz.levers import load_preset
+from govsim.viz.levers import classroom_presets, load_preset
 from govsim.viz.pair import CITY_COLOURINGS, RECORDED, CityPair
 
 from .conftest import SMALL
@@ -131,3 +131,13 @@ def test_small_cities_survive_days_with_only_repeat_complaints() -> None:
         refiled = set(np.floor(st.t_created[: st.n][st.repeat_of[: st.n] >= 0]).astype(int))
         runs_with_such_a_day += bool(quiet & refiled)
     assert runs_with_such_a_day > 0, "no run had such a day: use more seeds or fewer citizens"
+
+
+@pytest.mark.parametrize("preset", classroom_presets())
+def test_every_preset_builds_and_steps_at_classroom_scale(preset: str) -> None:
+    pair = CityPair(preset=preset, citizens=SMALL)
+    for _ in range(3):
+        pair.step()
+    assert pair.a.config.name == preset and pair.changes == {}
+    assert pair.horizon == load_preset(preset).days
+    assert all(v is not None for v in (pair.latest("A", "trust_mean"), pair.latest("B", "backlog")))
