@@ -6,9 +6,10 @@ and nothing is shared between students.
 
 The page is built on Mesa's SolaraViz machinery: Mesa's ``ModelController`` (Reset, play/pause and
 Step, with its threaded play loop and render interval) drives the pair, rebuilding it from the
-page's flat parameters on Reset, and the live view of the open tab subscribes to Mesa's ``update_counter``, which
-the controller bumps after each update. The layout is the demo's own (SolaraViz's fixed layout has
-no room for two cities, a bilingual interface or presets that move the sliders).
+page's flat parameters on Reset, and the live view of the open tab subscribes to Mesa's
+``update_counter``, which the controller bumps after each update. The layout is the demo's own
+(SolaraViz's fixed layout has no room for two cities, a bilingual interface or presets that move
+the sliders).
 """
 
 from __future__ import annotations
