@@ -242,7 +242,7 @@ def _everyone_has_neighbours(a: sp.csr_matrix) -> bool:
     return answer
 
 
-PARALLEL_MIN_CITIZENS = 200_000
+PARALLEL_MIN_CITIZENS = 50_000
 """From this many citizens on, word of mouth's two sparse products run on two cores if the process
 may use two (a helper thread; SciPy releases the GIL). The results are the same either way."""
 
