@@ -69,7 +69,6 @@ _BOOL_COLS = (
     "consultation",
     "solved",
     "nominal",
-    "parts_failed",
     "rated",
     "reported_satisfied",
     "true_satisfied",

@@ -21,7 +21,6 @@ events in continuous time (days), kept in one heap and processed in time order e
               (one after another), otherwise they are dispatched jointly, with coordination delays.
 ``AUDIT``     a random audit verifies a closed case: solved -> ``verified``; unsolved -> reopened
               (and ``caught`` if it was a nominal closure).
-``REFILE``    a citizen whose case was closed unsolved files again (a repeat complaint).
 ``ESCALATE``  an overdue part that sits with a wrong unit is pulled back and re-dispatched.
 
 Summoning (吹哨报到) is done each day by the street party committees (see
@@ -34,7 +33,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,24 +50,13 @@ from govsim.city import City
 from govsim.platform.service import ServiceSystem
 from govsim.schema import Scenario
 
-DISPATCH, ARRIVE, COMPLETE, AUDIT, REFILE, ESCALATE, WITHDRAW = range(7)
-EVENT_NAMES = ("dispatch", "arrive", "complete", "audit", "refile", "escalate", "withdraw")
+DISPATCH, ARRIVE, COMPLETE, AUDIT, ESCALATE, WITHDRAW = range(6)
+EVENT_NAMES = ("dispatch", "arrive", "complete", "audit", "escalate", "withdraw")
 UNIFIED_SPEEDUP = 10.0
 """A command centre hands a case on this many times faster than a street does."""
 MAX_PARTS = 8
 SUMMON_KEY = -1e12
 """Queue priority of a summoned case's tasks (ahead of any deadline)."""
-
-
-@dataclass
-class DayLog:
-    """What happened today, for officials' time budgets, assessment and citizens' learning."""
-
-    transitions: np.ndarray
-    closed_cases: list[int] = field(default_factory=list)
-    refiles: list[tuple[int, float]] = field(default_factory=list)
-    pressed: np.ndarray | None = None
-    withdrawals: np.ndarray | None = None
 
 
 class CaseEngine:
@@ -80,7 +67,6 @@ class CaseEngine:
         city: The city structure.
         store: The case store (shared with the model).
         servers: Servers per unit.
-        owner_units_by_category: Callable resolving (category, community) to owner units.
         rng: The model's random generator.
     """
 
@@ -119,12 +105,10 @@ class CaseEngine:
         self.unified = d.mode == "unified"
         self.transitions = np.zeros(city.n_units, dtype=np.int64)
         self.pressed_today = np.zeros(city.n_units, dtype=np.int64)
-        self.withdrawn_today = np.zeros(city.n_units, dtype=np.int64)
         self.forced_entries_today = np.zeros(city.n_units)
         self.summoned_tasks = np.zeros(city.n_units, dtype=np.int64)
         self.summoned_on_time = np.zeros(city.n_units, dtype=np.int64)
         self.closed_today: list[int] = []
-        self.refiles_due: list[tuple[float, int]] = []
         self.day_start = 0.0
         self.quiet_queue_mode = scenario.queue.enabled
         self._wrong_cache: dict[tuple[int, int], list[int]] = {}
@@ -259,7 +243,6 @@ class CaseEngine:
         day_end = day + 1.0
         self.transitions[:] = 0
         self.pressed_today[:] = 0
-        self.withdrawn_today[:] = 0
         self.closed_today = []
         self._hours = hours_per_day
         self._refresh_day_constants()
@@ -269,7 +252,6 @@ class CaseEngine:
             self._on_arrive,
             self._on_complete,
             self._on_audit,
-            self._on_refile,
             self._on_escalate,
             self._on_withdraw,
         )
@@ -328,6 +310,8 @@ class CaseEngine:
             return
         if state in (0, RETURNED, REOPENED):
             st.set_state(case, DISPATCHED)
+            if math.isnan(st.t_dispatched[case]):
+                st.t_dispatched[case] = t
         owner = int(self.owners[case, part])
         street_unit = int(self.city.street_unit(int(self.case_street[case])))
         if flag == -2:
@@ -491,7 +475,6 @@ class CaseEngine:
         st = self.store
         if st.state[case] in (CLOSED, VERIFIED, WITHDRAWN):
             return
-        self.withdrawn_today[unit] += 1
         self.service.withdraw(unit, case)
         st.t_closed[case] = t
         st.set_state(case, WITHDRAWN)
@@ -503,6 +486,7 @@ class CaseEngine:
         if st.state[case] != CLOSED:
             return
         st.audited[case] = True
+        st.t_audit[case] = t
         self._touch(int(st.unit[case]))
         if st.solved[case]:
             st.set_state(case, VERIFIED)
@@ -526,14 +510,6 @@ class CaseEngine:
         self.store.set_state(case, RETURNED)
         self.store.returns[case] += 1
         self._push(t, DISPATCH, case, part, -1)
-
-    def _on_refile(self, t: float, case: int, part: int, unit: int) -> None:
-        self.refiles_due.append((t, case))
-
-    # ----------------------------------------------------------------- hooks used by the model
-    def schedule_refile(self, t: float, case: int) -> None:
-        """The citizen of ``case`` will file again at time ``t``."""
-        self._push(t, REFILE, case)
 
     def summon(self, t: float, case: int, response_days: float) -> None:
         """吹哨报到: send a case's pending parts straight to their owners within the response time."""
