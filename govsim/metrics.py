@@ -49,14 +49,14 @@ METRICS: dict[str, str] = {
     "days_to_resolution_multi_median": "median days from filing to real resolution, multi-owner (cross-department) cases",
     "backlog": "non-consultation cases open at the end of the day (summary: at the end of the run)",
     "hotline_answer_within_15s": "share of hotline calls answered within the answer-time standard "
-    "(Erlang C, per day)",
+    "(Erlang A, per day)",
     "closure_gap": "closed (closed or verified) cases not really solved / closed cases",
     "satisfaction_reported": "cases rated satisfied at callback / rated cases",
     "satisfaction_true": "cases whose citizen is truly satisfied / rated cases",
     "satisfaction_inflation": "max(0, satisfaction_reported - satisfaction_true)",
-    "formalism_burden": "grassroots officials' hours on data work / their working hours",
+    "formalism_burden": "grassroots officials' hours on data work / their platform working hours (routine duties excluded)",
     "voice_gap": "problems that never reached the platform / problems arisen",
-    "assist_burden": "grassroots officials' hours assisting citizens offline (帮办代办) / their working hours",
+    "assist_burden": "grassroots officials' hours assisting citizens offline (帮办代办) / their platform working hours",
     "dsi": "digital suspension index: weighted mean of closure_gap, satisfaction_inflation, "
     "formalism_burden and voice_gap (metrics.dsi_weights)",
     "repeat_complaint_rate": "repeat complaints / non-consultation cases",

@@ -13,8 +13,9 @@ The day, in order (docs/ODD.md, "Process overview and scheduling"):
 5. the case engine processes the day's routing events and serves every unit's queue;
 6. closed cases are called back and rated (pressed where units practise it), citizens learn from
    their outcomes and decide whether to re-file; word of mouth spreads; literacy may grow;
-7. every assessment period units are scored and adapt their practices;
-8. metrics are computed and collected.
+7. participatory budgeting advances its yearly cycle, if switched on;
+8. every assessment period units are scored and adapt their practices;
+9. metrics are computed and collected.
 
 Citizen state lives in arrays (:class:`govsim.agents.citizen.CitizenArrays`); every citizen,
 official, department and party organisation is also a Mesa agent (a view onto that state).

@@ -497,7 +497,11 @@ class ClosedLoopSpec(Section):
         "h",
         "Feedback deadline per urgency class (Beijing: 2 h, 24 h, 7 d, 15 d).",
     )
-    escalation: bool = P(True, "switch", "Overdue cases jump to the front of their unit's queue.")
+    escalation: bool = P(
+        True,
+        "switch",
+        "A part sitting with a wrong unit is pulled back at its deadline (else it sits twice as long).",
+    )
     callback: bool = P(
         True, "switch", "The platform calls the citizen back after closure to rate it."
     )

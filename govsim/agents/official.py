@@ -1,7 +1,7 @@
 """Grassroots officials (网格员, 社区工作者, 街道干部) and department staff: their day and burnout.
 
-Officials of a unit share one pool of working hours, ``officials * hours_per_day * (1 - loss *
-burnout)``. Each day the pool is split, in this order of precedence, among:
+Officials of a unit share one pool of platform working hours, ``officials * hours_per_day *
+(1 - routine_share) * (1 - loss * burnout)`` (routine duties outside the platform take the rest). Each day the pool is split, in this order of precedence, among:
 
 * **data work** on the platform (指尖上的形式主义): entry time per recorded transition, times the
   number of apps reported to; extra entries for offline-suited matters forced online; daily
@@ -101,7 +101,8 @@ class Official(mesa.Agent):
 
     Attributes:
         unit: Index of the unit (community, street or department) they work in.
-        role: ``grid_worker``, ``community_worker``, ``street_official`` or ``department_staff``.
+        role: ``grid_worker``, ``community_worker`` or ``street_official`` (department staff are
+            counted in their department's pool, not as agents).
     """
 
     def __init__(self, model: mesa.Model, unit: int, role: str) -> None:

@@ -7,7 +7,7 @@ events in continuous time (days), kept in one heap and processed in time order e
               it to its owner, misrouting with probability ``(1 - accuracy)(1 - data_sharing)``.
               Fragmented mode (属地管理): the part goes to the street of the citizen's territory first,
               which forwards it, each hand-off misrouting with probability
-              ``misroute_probability (1 - data_sharing)``. Hand-offs take ``Exp(handoff_days (1 -
+              ``misroute_probability (1 - data_sharing) + (1 - accuracy) / 2`` (at most 1). Hand-offs take ``Exp(handoff_days (1 -
               data_sharing))`` (a command centre is 10 times quicker).
 ``ARRIVE``    a part reaches a unit. The owner queues it (as a service task). A wrong department
               returns it (退单, probability ``return_probability``) or sits on it until escalation;

@@ -1,8 +1,7 @@
-"""Textbook queueing formulas (M/M/c, Erlang C) used for validation and for the hotline.
+"""Textbook queueing formulas (M/M/c, Erlang C), the yardstick of the case engine.
 
-The hotline's answer-time standard (15 s, FACTS.md) is evaluated with these formulas for each day's
-offered load; the case engine itself is simulated, and checked against the same formulas in the
-``queue_mmc`` scenario.
+The case engine is simulated and checked against these formulas in the ``queue_mmc`` scenario.
+(The hotline uses Erlang A, the same queue with impatient callers: govsim.platform.intake.)
 """
 
 from __future__ import annotations
