@@ -363,6 +363,7 @@ class GovernanceModel(mesa.Model):
             ch,
             self.hotline.expected_wait_minutes,
             helper,
+            self.hotline.abandon_probability,
         )
         min_cost = costs.min(axis=1)
         p = voice_probability(

@@ -170,6 +170,9 @@ class CitizenBehaviourSpec(Section):
     hotline_wait_cost_per_minute: float = P(
         0.05, "cost/min", "Extra cost per minute of expected wait.", ge=0, le=5
     )
+    hotline_abandon_cost: float = P(
+        1.0, "cost", "Cost of a call given up unanswered, weighted by its probability.", ge=0, le=10
+    )
     offline_cost: float = P(
         0.55, "cost", "Cost of going to the community centre or grid worker.", ge=0, le=5
     )

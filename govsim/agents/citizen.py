@@ -5,7 +5,9 @@ Citizen state lives in NumPy arrays owned by the model (:class:`CitizenArrays`);
 a problem on a given day:
 
 * **Channel costs**: app ``(1 - literacy)(1 - usability/2)``, open only above the literacy threshold;
-  hotline ``base + wait_cost * expected_wait``; offline a constant, only where offline channels exist;
+  hotline ``base + wait_cost * expected_wait + abandon_cost * P(abandon)`` (yesterday's Erlang-A
+  figures: with impatient callers the mean wait stays below their patience, so a congested line
+  deters mostly through the calls that fail); offline a constant, only where offline channels exist;
   assisted a constant, only for citizens who cannot use the app (or are 60+) and have a helper
   within reach that day.
 * **Voice or silence** (Hirschman): ``P(voice) = logistic(b0 + b_e*efficacy + b_t*trust +
@@ -144,6 +146,7 @@ def channel_costs(
     ch: ChannelsSpec,
     hotline_wait_minutes: float,
     helper_available: np.ndarray,
+    hotline_abandon_probability: float = 0.0,
 ) -> np.ndarray:
     """Cost of each channel (app, hotline, offline, assisted) per citizen; ``inf`` where closed.
 
@@ -154,6 +157,8 @@ def channel_costs(
         ch: Which channels are open and their properties.
         hotline_wait_minutes: Expected hotline wait (yesterday's, as citizens perceive it).
         helper_available: Whether a grid worker or volunteer is within reach of each citizen today.
+        hotline_abandon_probability: Yesterday's chance that a call was given up before an
+            operator answered (a failed call costs ``hotline_abandon_cost``).
 
     Returns:
         Array (n, 4) of costs.
@@ -165,7 +170,9 @@ def channel_costs(
         costs[can_app, 0] = (1.0 - literacy[can_app]) * (1.0 - 0.5 * ch.app_usability)
     if ch.hotline:
         costs[:, 1] = (
-            beh.hotline_base_cost + beh.hotline_wait_cost_per_minute * hotline_wait_minutes
+            beh.hotline_base_cost
+            + beh.hotline_wait_cost_per_minute * hotline_wait_minutes
+            + beh.hotline_abandon_cost * hotline_abandon_probability
         )
     if ch.offline:
         costs[:, 2] = beh.offline_cost
