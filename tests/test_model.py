@@ -237,13 +237,15 @@ def test_summary_equity_rates_use_one_cohort() -> None:
     SETTLE_DAYS days). ``real_resolution_q*`` divides solved cases by problems that arose, so both
     must come from the same days: problems arising in the last SETTLE_DAYS days cannot be in the
     numerator and must not be in the denominator (otherwise the rate is biased low by about
-    SETTLE_DAYS / days)."""
+    SETTLE_DAYS / days). Problems are counted once, however many cases their solution took."""
     m = _run(seed=3, days=200)
     s = m.summary()
     st_, L = m.cases, m.ledger
     settle_end = m.day - M.SETTLE_DAYS
     v = st_.view(0, st_.first_created_at_or_after(float(settle_end)))
-    solved_q = np.bincount(v.quartile[~v.consultation & v.solved], minlength=4)
+    # problems solved: original cases whose problem got solved (by them or a repeat complaint)
+    solved = ~v.consultation & (v.repeat_of < 0) & v.problem_solved
+    solved_q = np.bincount(v.quartile[solved], minlength=4)
     problems_q = L.problems_nc_q[:settle_end].sum(axis=0)
     want = solved_q / problems_q
     got = np.array([s[f"real_resolution_q{q}"] for q in range(1, 5)])
