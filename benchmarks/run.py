@@ -30,11 +30,12 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from govsim.outputs import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results.md"
@@ -358,19 +359,6 @@ def render(summary: dict, info: dict[str, str], load: tuple[str, str], command: 
     return "\n".join(L)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(float(s)) for s in text.split(",") if s.strip())
@@ -423,11 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = render(summary, info, (load0, load1), command.strip())
     out = a.out.resolve()
-    write_atomic(
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(
         out.with_suffix(".json"),
         json.dumps({"summary": summary, "runs": rows}, indent=1, default=str),
     )
-    write_atomic(out, text)
+    atomic_write_text(out, text)
     print(text)
     return 0
 

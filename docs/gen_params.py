@@ -21,9 +21,7 @@ update fails CI.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import types
 import typing
 from collections.abc import Iterator
@@ -35,6 +33,7 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from govsim.outputs import atomic_write_text
 from govsim.schema import Scenario
 
 ODD_PATH = Path(__file__).resolve().parent / "ODD.md"
@@ -306,18 +305,6 @@ def updated_text(text: str) -> str:
     return text[:start] + render() + rest
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line: print, ``--write`` or ``--check`` the appendix (exit 2 on a broken file)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -341,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     if new != text:
-        write_atomic(args.odd, new)
+        atomic_write_text(args.odd, new)
     return 0
 
 
