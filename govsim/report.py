@@ -58,9 +58,7 @@ MAIN_PANELS: tuple[Panel, ...] = (
     Panel(
         "Intake by channel", ("channel_share_*", "consultation_share"), "share of cases", share=True
     ),
-    Panel(
-        "Time to real resolution", ("days_to_resolution_median", "days_to_resolution_p90"), "days"
-    ),
+    Panel("Time to real resolution", ("days_to_resolution_*",), "days"),
     Panel("Hand-offs", ("handoffs_per_case", "cross_dept_days_ratio"), "per case / ratio"),
     Panel(
         "Gaming and repeats",
@@ -70,7 +68,7 @@ MAIN_PANELS: tuple[Panel, ...] = (
     ),
     Panel(
         "Grassroots officials",
-        ("official_burnout_mean", "official_overload_share", "official_*"),
+        ("official_burnout_mean", "official_overload_share", "official_*", "assist_burden"),
         "share",
         share=True,
     ),
