@@ -38,6 +38,19 @@ _COLOUR_SCALES: dict[str, list[str]] = {
 }
 
 
+def _city_titles(lang: Lang) -> list[dict]:
+    """The two cities' titles above their side-by-side panels."""
+    return [
+        {
+            "text": city_label(city, lang),
+            "left": TITLE_AT[k],
+            "textAlign": "center",
+            "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
+        }
+        for k, city in enumerate(("A", "B"))
+    ]
+
+
 def city_label(city: str, lang: Lang) -> str:
     """Title of a city's panel."""
     return ui("city_a" if city == "A" else "city_b", lang)
@@ -99,15 +112,7 @@ def line_option(pair: CityPair, group: str, lang: Lang) -> dict[str, Any]:
     }
     return {
         "animation": False,
-        "title": [
-            {
-                "text": city_label(city, lang),
-                "left": TITLE_AT[k],
-                "textAlign": "center",
-                "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
-            }
-            for k, city in enumerate(("A", "B"))
-        ],
+        "title": _city_titles(lang),
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "type": "scroll", "textStyle": {"fontSize": 11}},
         "grid": [{**at, "top": 30, "bottom": 58} for at in SIDE_BY_SIDE],
@@ -173,15 +178,7 @@ def city_map_option(pair: CityPair, colouring: str, lang: Lang) -> dict[str, Any
         )
     return {
         "animation": False,
-        "title": [
-            {
-                "text": city_label(city, lang),
-                "left": TITLE_AT[k],
-                "textAlign": "center",
-                "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
-            }
-            for k, city in enumerate(("A", "B"))
-        ],
+        "title": _city_titles(lang),
         "tooltip": {"position": "top"},
         "grid": [{**at, "top": 30, "bottom": 80, "containLabel": True} for at in SIDE_BY_SIDE],
         "xAxis": [
