@@ -132,7 +132,7 @@ class CaseStore:
         for name in _BOOL_COLS:
             setattr(self, name, np.zeros(self._cap, dtype=bool))
         self.state_counts = np.zeros(len(STATE_NAMES), dtype=np.int64)
-        self.path: dict[int, list[int]] = {}
+        self._path_log: list[tuple[np.ndarray, np.ndarray]] = []
 
     def _grow(self, need: int) -> None:
         new_cap = self._cap
@@ -201,6 +201,11 @@ class CaseStore:
         self.solved[case] = True
         self.problem_solved[self.problem[case]] = True
 
+    def mark_solved_many(self, cases: np.ndarray) -> None:
+        """Vectorised :meth:`mark_solved`."""
+        self.solved[cases] = True
+        self.problem_solved[self.problem[cases]] = True
+
     def set_state(self, case: int, new_state: int) -> None:
         """Move one case to ``new_state`` (conservation: counts move with it)."""
         old = self.state[case]
@@ -215,13 +220,30 @@ class CaseStore:
         if len(cases) == 0:
             return
         old = self.state[cases]
-        np.subtract.at(self.state_counts, old, 1)
+        self.state_counts -= np.bincount(old, minlength=len(self.state_counts))
         self.state_counts[new_state] += len(cases)
         self.state[cases] = new_state
 
     def note_path(self, case: int, unit: int) -> None:
         """Record that ``case`` passed through ``unit`` (a hand-off)."""
-        self.path.setdefault(case, []).append(unit)
+        self.note_paths(np.array([case]), np.array([unit]))
+
+    def note_paths(self, cases: np.ndarray, units: np.ndarray) -> None:
+        """Record that each of ``cases`` passed through the matching unit of ``units``."""
+        if len(cases):
+            self._path_log.append((np.asarray(cases, np.int64), np.asarray(units, np.int64)))
+
+    @property
+    def path(self) -> dict[int, list[int]]:
+        """Units each handed-off case passed through, in order: ``{case_id: [unit, ...]}``."""
+        if not self._path_log:
+            return {}
+        cases = np.concatenate([c for c, _ in self._path_log])
+        units = np.concatenate([u for _, u in self._path_log])
+        out: dict[int, list[int]] = {}
+        for c, u in zip(cases.tolist(), units.tolist(), strict=True):
+            out.setdefault(c, []).append(u)
+        return out
 
     def view(self, start: int = 0, stop: int | None = None) -> CaseView:
         """Slices of the columns for cases ``start:stop`` (creation order)."""

@@ -129,6 +129,26 @@ def test_note_path_records_units_in_order() -> None:
     assert s.path == {0: [12, 3]}
 
 
+def test_note_paths_in_batches_keeps_each_cases_order() -> None:
+    s = CaseStore()
+    _add(s, [0.0, 0.1, 0.2, 0.3])
+    s.note_paths(np.array([2, 0]), np.array([7, 12]))
+    s.note_paths(np.array([0]), np.array([3]))
+    s.note_paths(np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    s.note_paths(np.array([2, 1]), np.array([9, 4]))
+    assert s.path == {0: [12, 3], 1: [4], 2: [7, 9]}
+
+
+def test_mark_solved_many_marks_each_cases_problem() -> None:
+    s = CaseStore()
+    first = _add(s, [0.0, 0.1, 0.2])
+    again = _add(s, [1.0, 1.1], repeat_of=np.array([first[1], -1]))
+    s.mark_solved_many(np.array([again[0], first[2]]))
+    assert s.solved[: s.n].tolist() == [False, False, True, True, False]
+    # the repeat complaint solved the problem of case 1, which counts where the problem arose
+    assert s.problem_solved[: s.n].tolist() == [False, True, True, False, False]
+
+
 OPS = st.lists(
     st.one_of(
         st.tuples(st.just("add"), st.integers(1, 40)),

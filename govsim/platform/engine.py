@@ -1,14 +1,14 @@
 """The case engine: dispatch across 条块, service, and the closed loop 接-派-办-督-评.
 
 Every case that is not a consultation is split into *parts*, one per owner. Parts move through
-events in continuous time (days), kept in one heap and processed in time order each day:
+events in continuous time (days):
 
 ``DISPATCH``  the dispatcher sends a part on. Unified mode (一网统管/民意速办): a command centre sends
               it to its owner, misrouting with probability ``(1 - accuracy)(1 - data_sharing)``.
               Fragmented mode (属地管理): the part goes to the street of the citizen's territory first,
               which forwards it, each hand-off misrouting with probability
-              ``misroute_probability (1 - data_sharing) + (1 - accuracy) / 2`` (at most 1). Hand-offs take ``Exp(handoff_days (1 -
-              data_sharing))`` (a command centre is 10 times quicker).
+              ``misroute_probability (1 - data_sharing) + (1 - accuracy) / 2`` (at most 1). Hand-offs
+              take ``Exp(handoff_days (1 - data_sharing))`` (a command centre is 10 times quicker).
 ``ARRIVE``    a part reaches a unit. The owner queues it (as a service task). A wrong department
               returns it (退单, probability ``return_probability``) or sits on it until escalation;
               under first-receiver responsibility (首接负责) it may not return it and convenes the
@@ -22,22 +22,31 @@ events in continuous time (days), kept in one heap and processed in time order e
 ``AUDIT``     a random audit verifies a closed case: solved -> ``verified``; unsolved -> reopened
               (and ``caught`` if it was a nominal closure).
 ``ESCALATE``  an overdue part that sits with a wrong unit is pulled back and re-dispatched.
+``WITHDRAW``  a citizen persuaded to withdraw (劝撤) withdraws the case.
 
 Summoning (吹哨报到) is done each day by the street party committees (see
 :mod:`govsim.agents.party`): a summoned case's pending parts go straight to their owners within the
 response time and jump their queues.
+
+**How a day is processed.** Events are kept as arrays (time, kind, case, part, unit, version), not
+one Python object each. A day takes the events due before its end and handles them in *waves*: a
+wave holds the earliest due event of every case that has one, and handles them kind by kind with
+array operations. Events a wave creates that fall within the day join the next waves. So the
+events of one case are handled in time order, exactly as in a one-event-at-a-time loop; events of
+different cases touch different cases, and the shared tallies they update (transitions per unit,
+state counts) are sums, which do not depend on the order. When no event of the day is left, every
+unit serves its queue (:meth:`ServiceSystem.run_day`); service that ends within the day creates
+completion events, and the waves go on until nothing is due before the day ends. The random draws
+of a wave are made in blocks, in the order of the wave (kinds, then event time).
 """
 
 from __future__ import annotations
-
-import heapq
-import itertools
-import math
 
 import numpy as np
 
 from govsim.cases import (
     CLOSED,
+    CLOSED_STATES,
     DISPATCHED,
     IN_PROGRESS,
     REOPENED,
@@ -57,6 +66,55 @@ UNIFIED_SPEEDUP = 10.0
 MAX_PARTS = 8
 SUMMON_KEY = -1e12
 """Queue priority of a summoned case's tasks (ahead of any deadline)."""
+WITHDRAW_DELAY = 0.05
+"""Days between a persuaded citizen's consent and the withdrawal being recorded."""
+AUDIT_DELAY_MEAN = 3.0
+"""Mean days from a closure to its audit (exponential)."""
+_VERSIONED = np.isin(np.arange(6), (DISPATCH, ARRIVE, ESCALATE))
+"""Event kinds that a newer version of their part supersedes (dispatch, arrive, escalate)."""
+_WAITING_STATES = np.array([True, True, True, False, False, True, False, False])
+"""Recorded states from which starting work moves a case to ``in_progress``."""
+_REDISPATCH_STATES = np.array([True, False, True, False, False, True, False, False])
+"""Recorded states from which a dispatch moves a case to ``dispatched``."""
+
+
+class _Events:
+    """Pending events as parallel arrays (unordered; the engine selects by time)."""
+
+    __slots__ = ("case", "kind", "part", "t", "unit", "ver")
+
+    def __init__(self) -> None:
+        self.t = np.empty(0)
+        self.kind = np.empty(0, dtype=np.int8)
+        self.case = np.empty(0, dtype=np.int64)
+        self.part = np.empty(0, dtype=np.int64)
+        self.unit = np.empty(0, dtype=np.int64)
+        self.ver = np.empty(0, dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def take(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Remove the events where ``mask`` holds; return them as (t, kind, case, part, unit, ver)."""
+        cols = (self.t, self.kind, self.case, self.part, self.unit, self.ver)
+        out = tuple(c[mask] for c in cols)
+        keep = ~mask
+        self.t, self.kind, self.case, self.part, self.unit, self.ver = (c[keep] for c in cols)
+        return out
+
+    def extend(self, cols: tuple[np.ndarray, ...]) -> None:
+        """Append events given as (t, kind, case, part, unit, ver) arrays."""
+        if len(cols[0]) == 0:
+            return
+        if len(self.t) == 0:
+            self.t, self.kind, self.case, self.part, self.unit, self.ver = cols
+            return
+        self.t = np.concatenate((self.t, cols[0]))
+        self.kind = np.concatenate((self.kind, cols[1]))
+        self.case = np.concatenate((self.case, cols[2]))
+        self.part = np.concatenate((self.part, cols[3]))
+        self.unit = np.concatenate((self.unit, cols[4]))
+        self.ver = np.concatenate((self.ver, cols[5]))
 
 
 class CaseEngine:
@@ -83,20 +141,22 @@ class CaseEngine:
         self.store = store
         self.rng = rng
         self.service = ServiceSystem(servers)
-        self.events: list[tuple[float, int, int, int, int, int, int]] = []
-        self._seq = itertools.count()
-        self.owners = np.full((store._cap, MAX_PARTS), -1, dtype=np.int64)
-        self.part_solved = np.zeros((store._cap, MAX_PARTS), dtype=bool)
-        self.part_done = np.zeros((store._cap, MAX_PARTS), dtype=bool)
-        self.part_version = np.zeros((store._cap, MAX_PARTS), dtype=np.int32)
-        self.part_at = np.full((store._cap, MAX_PARTS), -1, dtype=np.int64)
-        self.solvable = np.ones(store._cap, dtype=bool)
-        self.offline_suited = np.zeros(store._cap, dtype=bool)
-        self.case_street = np.full(store._cap, -1, dtype=np.int64)
-        self.case_effort = np.zeros(store._cap)
-        self.sequential = np.zeros(store._cap, dtype=bool)
-        self.next_part = np.zeros(store._cap, dtype=np.int8)
-        self.part_nominal = np.zeros((store._cap, MAX_PARTS), dtype=bool)
+        self.events = _Events()
+        """Events not yet handled (all days)."""
+        self._new: list[tuple[np.ndarray, ...]] = []
+        cap = store._cap
+        self.owners = np.full((cap, MAX_PARTS), -1, dtype=np.int64)
+        self.part_solved = np.zeros((cap, MAX_PARTS), dtype=bool)
+        self.part_done = np.zeros((cap, MAX_PARTS), dtype=bool)
+        self.part_version = np.zeros((cap, MAX_PARTS), dtype=np.int32)
+        self.part_at = np.full((cap, MAX_PARTS), -1, dtype=np.int64)
+        self.solvable = np.ones(cap, dtype=bool)
+        self.offline_suited = np.zeros(cap, dtype=bool)
+        self.case_street = np.full(cap, -1, dtype=np.int64)
+        self.case_effort = np.zeros(cap)
+        self.sequential = np.zeros(cap, dtype=bool)
+        self.next_part = np.zeros(cap, dtype=np.int8)
+        self.part_nominal = np.zeros((cap, MAX_PARTS), dtype=bool)
         self._hours = np.ones(city.n_units)
         self.practices = np.zeros((city.n_units, 4))
         """Gaming practice propensities per unit (nominal closure, pressure, withdrawal, traces)."""
@@ -111,7 +171,8 @@ class CaseEngine:
         self.closed_today: list[int] = []
         self.day_start = 0.0
         self.quiet_queue_mode = scenario.queue.enabled
-        self._wrong_cache: dict[tuple[int, int], list[int]] = {}
+        # the department copies serving each district (where a misrouted part may land)
+        self._district_depts = np.ascontiguousarray(city.dept_unit.T)
         self._refresh_day_constants()
 
     # ----------------------------------------------------------------- bookkeeping
@@ -138,21 +199,55 @@ class CaseEngine:
         self.next_part = grow(self.next_part, 0)
         self.part_nominal = grow(self.part_nominal, False)
 
-    def _push(self, t: float, kind: int, case: int, part: int = 0, unit: int = -1) -> None:
-        ver = int(self.part_version[case, part]) if kind in (ARRIVE, DISPATCH, ESCALATE) else 0
-        heapq.heappush(self.events, (t, next(self._seq), kind, case, part, unit, ver))
+    def _push(
+        self,
+        t: np.ndarray,
+        kind: int,
+        case: np.ndarray,
+        part: np.ndarray | int = 0,
+        unit: np.ndarray | int = -1,
+    ) -> None:
+        """Schedule events of one ``kind`` (arrays, or scalars broadcast over ``case``)."""
+        k = len(case)
+        if k == 0:
+            return
+        part = np.full(k, part, dtype=np.int64) if np.ndim(part) == 0 else part
+        unit = np.full(k, unit, dtype=np.int64) if np.ndim(unit) == 0 else unit
+        ver = self.part_version[case, part] if _VERSIONED[kind] else np.zeros(k, dtype=np.int32)
+        self._new.append((t, np.full(k, kind, dtype=np.int8), case, part, unit, ver))
 
-    def _touch(self, unit: int) -> None:
-        """Count one recorded transition (data entry) at ``unit``."""
-        if unit >= 0:
-            self.transitions[unit] += 1
+    def _flush(self) -> tuple[np.ndarray, ...] | None:
+        """The events scheduled since the last flush, as one set of arrays (or ``None``)."""
+        new, self._new = self._new, []
+        if not new:
+            return None
+        if len(new) == 1:
+            return new[0]
+        return tuple(np.concatenate(cols) for cols in zip(*new, strict=True))
 
-    def _delay(self, mean: float) -> float:
-        return float(self.rng.exponential(mean)) if mean > 0 else 0.0
+    def _count(self, units: np.ndarray) -> None:
+        """Count one recorded transition (data entry) at each of ``units`` (-1 = none)."""
+        units = units[units >= 0]
+        if len(units):
+            self.transitions += np.bincount(units, minlength=len(self.transitions))
+
+    def _delays(self, mean: float | np.ndarray, k: int) -> np.ndarray:
+        """``k`` exponential delays with the given mean(s) (0 where the mean is 0)."""
+        if k == 0:
+            return np.zeros(0)
+        if np.ndim(mean) == 0:
+            return self.rng.exponential(mean, k) if mean > 0 else np.zeros(k)
+        return self.rng.exponential(mean)
 
     def _handoff_mean(self) -> float:
         m = self.s.dispatch.handoff_days * (1.0 - self.ds)
         return m / UNIFIED_SPEEDUP if self.unified else m
+
+    def _coordination_mean(self) -> float:
+        return self.s.dispatch.coordination_days * (1.0 - self.ds)
+
+    def _set_states(self, cases: np.ndarray, state: int) -> None:
+        self.store.set_states(cases, state)
 
     # ----------------------------------------------------------------- intake of new cases
     def register(
@@ -209,36 +304,33 @@ class CaseEngine:
         self.sequential[ids] = sequential
         self.next_part[ids] = np.where(sequential, 1, n_own)
         flags = np.where(unowned & (not backstop), -2, -1)
-        coord = self.s.dispatch.coordination_days * (1 - self.ds)
-        push, delay = self._push, self._delay
-        for case, t0, n, seq, flag in zip(
-            ids.tolist(),
-            st.t_created[ids].tolist(),
-            n_own.tolist(),
-            sequential.tolist(),
-            flags.tolist(),
-            strict=True,
-        ):
-            push(t0, DISPATCH, case, 0, flag)
-            if not seq:
-                for p in range(1, n):
-                    push(t0 + delay(coord), DISPATCH, case, p, flag)
+        t0 = st.t_created[ids]
+        has = n_own > 0
+        self._push(t0[has], DISPATCH, ids[has], 0, flags[has])
+        # jointly dispatched parts follow the first after a coordination delay each
+        joint = np.flatnonzero(~sequential & (n_own > 1))
+        if len(joint):
+            reps = n_own[joint] - 1
+            rows = np.repeat(joint, reps)
+            parts = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps) + 1
+            t = t0[rows] + self._delays(self._coordination_mean(), len(rows))
+            self._push(t, DISPATCH, ids[rows], parts, flags[rows])
 
     def enqueue_direct(self, ids: np.ndarray, efforts: np.ndarray) -> None:
         """M/M/c validation mode: cases go straight to unit 0, FIFO, with the given service times."""
         self._ensure_capacity()
         st = self.store
-        for case, e in zip(ids.tolist(), efforts.tolist(), strict=True):
-            t = float(st.t_created[case])
-            self.owners[case, 0] = 0
-            st.unit[case] = 0
-            st.t_owner[case] = t
-            st.set_state(case, DISPATCHED)
-            self.service.submit(0, case, 0, e, t, t)
+        ids = np.asarray(ids, dtype=np.int64)
+        t = st.t_created[ids]
+        self.owners[ids, 0] = 0
+        st.unit[ids] = 0
+        st.t_owner[ids] = t
+        self._set_states(ids, DISPATCHED)
+        self.service.submit_many(np.zeros(len(ids), dtype=np.int64), ids, 0, efforts, t, t)
 
     # ----------------------------------------------------------------- the day
     def run_day(self, day: int, hours_per_day: np.ndarray) -> None:
-        """Process all events of day ``day`` in time order, then serve every unit's queue."""
+        """Handle all events of day ``day`` (case by case in time order), serving every unit's queue."""
         self.day_start = float(day)
         day_end = day + 1.0
         self.transitions[:] = 0
@@ -246,7 +338,65 @@ class CaseEngine:
         self.closed_today = []
         self._hours = hours_per_day
         self._refresh_day_constants()
-        ev = self.events
+        pool = self.events
+        new = self._flush()
+        if new is not None:
+            pool.extend(new)
+        due = _Events()
+        due.extend(pool.take(pool.t < day_end))
+        while True:
+            while len(due):
+                self._wave(due, day_end)
+            started = self.service.run_day(day_end, hours_per_day)
+            if not started:
+                break
+            s = np.array(started, dtype=np.float64)
+            unit, case, part = (s[:, i].astype(np.int64) for i in range(3))
+            start, end = s[:, 3], s[:, 4]
+            self._start(case, unit, start)
+            self._push(end, COMPLETE, case, part, unit)
+            self._route(due, day_end)
+            if not len(due):
+                break
+
+    def _route(self, due: _Events, day_end: float) -> None:
+        """Move newly scheduled events into today's ``due`` set or the pool of later days."""
+        new = self._flush()
+        if new is None:
+            return
+        today = new[0] < day_end
+        if today.all():
+            due.extend(new)
+            return
+        due.extend(tuple(c[today] for c in new))
+        later = ~today
+        self.events.extend(tuple(c[later] for c in new))
+
+    def _wave(self, due: _Events, day_end: float) -> None:
+        """Handle the earliest due event of every case that has one (see the module docstring)."""
+        # superseded events (e.g. by summoning or a reopening) are dropped
+        versioned = _VERSIONED[due.kind]
+        if versioned.any():
+            stale = versioned & (due.ver != self.part_version[due.case, due.part])
+            if stale.any():
+                due.take(stale)
+                if not len(due):
+                    return
+        order = np.lexsort((due.t, due.case))
+        case_sorted = due.case[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = case_sorted[1:] != case_sorted[:-1]
+        pick = np.zeros(len(order), dtype=bool)
+        pick[order[first]] = True
+        t, kind, case, part, unit, _ = due.take(pick)
+        by_time = np.argsort(t, kind="stable")
+        t, kind, case, part, unit = (
+            t[by_time],
+            kind[by_time],
+            case[by_time],
+            part[by_time],
+            unit[by_time],
+        )
         handlers = (
             self._on_dispatch,
             self._on_arrive,
@@ -255,23 +405,13 @@ class CaseEngine:
             self._on_escalate,
             self._on_withdraw,
         )
-        pop, push, seq = heapq.heappop, heapq.heappush, self._seq
-        version = self.part_version
-        while True:
-            while ev and ev[0][0] < day_end:
-                t, _, kind, case, part, unit, ver = pop(ev)
-                if kind in (ARRIVE, DISPATCH, ESCALATE) and ver != version[case, part]:
-                    continue  # superseded (e.g. by summoning)
-                handlers[kind](t, case, part, unit)
-            started = self.service.run_day(day_end, hours_per_day)
-            if not started:
-                break
-            on_start = self._on_start
-            for unit, case, part, start, end, _nominal in started:
-                on_start(case, part, unit, start)
-                push(ev, (end, next(seq), COMPLETE, case, part, unit, 0))  # as _push does
-            if not (ev and ev[0][0] < day_end):
-                break
+        present = np.bincount(kind, minlength=len(handlers))
+        for k, handler in enumerate(handlers):
+            if present[k] == 0:
+                continue
+            m = kind == k if present[k] < len(kind) else slice(None)
+            handler(t[m], case[m], part[m], unit[m])
+        self._route(due, day_end)
 
     # ----------------------------------------------------------------- handlers
     def _refresh_day_constants(self) -> None:
@@ -287,227 +427,307 @@ class CaseEngine:
             1.0, d.misroute_probability * (1.0 - self.ds) + (1.0 - d.classification_accuracy) * 0.5
         )
 
-    def _wrong_unit(self, case: int, part: int) -> int:
-        """A department copy that does not own the part (where a misrouted part lands)."""
-        owner = int(self.owners[case, part])
-        depts = self.city.dept_unit
-        if depts.size == 0:
-            return -1
-        district = int(self.city.street_district[self.case_street[case]])
-        key = (owner, district)
-        cands = self._wrong_cache.get(key)
-        if cands is None:  # the department copies serving the district, less the owner
-            cands = [int(u) for u in depts[:, district] if u != owner and u >= 0]
-            self._wrong_cache[key] = cands
-        if not cands:
-            return -1
-        return cands[int(self.rng.integers(len(cands)))]
+    def _wrong_units(self, case: np.ndarray, part: np.ndarray) -> np.ndarray:
+        """For each part, a department copy that does not own it, drawn uniformly (-1 if none)."""
+        owner = self.owners[case, part]
+        if self._district_depts.size == 0:
+            return np.full(len(case), -1, dtype=np.int64)
+        district = self.city.street_district[self.case_street[case]]
+        cands = self._district_depts[district]  # (k, departments)
+        ok = (cands >= 0) & (cands != owner[:, None])
+        n_ok = ok.sum(axis=1)
+        pick = self.rng.integers(0, np.maximum(n_ok, 1))
+        # the pick-th candidate that is ok, in department order
+        rank = np.cumsum(ok, axis=1) - 1
+        hit = ok & (rank == pick[:, None])
+        col = hit.argmax(axis=1)
+        return np.where(n_ok > 0, cands[np.arange(len(case)), col], -1)
 
-    def _on_dispatch(self, t: float, case: int, part: int, flag: int) -> None:
+    def _on_dispatch(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, flag: np.ndarray):
         st = self.store
-        state = int(st.state[case])
-        if state == WITHDRAWN:
+        state = st.state[case]
+        live = state != WITHDRAWN
+        if not live.all():
+            t, case, part, flag, state = t[live], case[live], part[live], flag[live], state[live]
+        if not len(case):
             return
-        if state in (0, RETURNED, REOPENED):
-            st.set_state(case, DISPATCHED)
-            if math.isnan(st.t_dispatched[case]):
-                st.t_dispatched[case] = t
-        owner = int(self.owners[case, part])
-        street_unit = int(self.city.street_unit(int(self.case_street[case])))
-        if flag == -2:
+        fresh = _REDISPATCH_STATES[state]
+        if fresh.any():
+            c = case[fresh]
+            self._set_states(c, DISPATCHED)
+            td = st.t_dispatched[c]
+            st.t_dispatched[c] = np.where(np.isnan(td), t[fresh], td)
+        owner = self.owners[case, part]
+        street_unit = self.city.street_unit(self.case_street[case])
+        stuck = flag == -2
+        if stuck.any():
             # unclear ownership and no backstop: it lands on the street, which has to escalate it
-            self._touch(street_unit)
-            self.part_at[case, part] = street_unit
-            wait = (
-                self._deadline_days(case)
-                if self.s.closed_loop.escalation
-                else 2 * self._deadline_days(case)
+            c, su = case[stuck], street_unit[stuck]
+            self._count(su)
+            self.part_at[c, part[stuck]] = su
+            wait = self._deadline_days(c)
+            if not self.s.closed_loop.escalation:
+                wait = 2 * wait
+            st.handoffs[c] += 1
+            st.note_paths(c, su)
+            self._push(t[stuck] + wait, ARRIVE, c, part[stuck], owner[stuck])
+            go = ~stuck
+            t, case, part, owner, street_unit = (
+                t[go],
+                case[go],
+                part[go],
+                owner[go],
+                street_unit[go],
             )
-            st.handoffs[case] += 1
-            st.note_path(case, street_unit)
-            self._push(t + wait, ARRIVE, case, part, owner)
-            return
+            if not len(case):
+                return
         unified = self.unified
-        touched = owner if unified else street_unit
-        if touched >= 0:
-            self.transitions[touched] += 1
+        self._count(owner if unified else street_unit)
         handoff = self._day_handoff_mean
-        handoffs = 0
-        if not unified and owner != street_unit:
+        handoffs = np.zeros(len(case), dtype=np.int64)
+        t = t.copy()
+        if not unified:
             # territory first: the street receives it, then forwards it
-            st.note_path(case, street_unit)
-            t = t + self._delay(handoff)
-            handoffs = 1
-        if owner == street_unit:
-            if handoffs:
-                st.handoffs[case] += 1
-            self._push(t, ARRIVE, case, part, owner)
-            return
-        target = owner
-        if self.rng.random() < self._day_misroute_probability:
-            wrong = self._wrong_unit(case, part)
-            if wrong >= 0:
-                target = wrong
-        t_arr = t + self._delay(handoff)
-        if target != owner or not unified:
-            handoffs += 1
-        if handoffs:
-            st.handoffs[case] += handoffs
+            fwd = owner != street_unit
+            st.note_paths(case[fwd], street_unit[fwd])
+            t[fwd] += self._delays(handoff, int(fwd.sum()))
+            handoffs[fwd] = 1
+        own = owner == street_unit
+        if own.any():
+            # the street owns it: it is there already
+            st.handoffs[case[own]] += handoffs[own]
+            self._push(t[own], ARRIVE, case[own], part[own], owner[own])
+            go = ~own
+            t, case, part, owner, handoffs = t[go], case[go], part[go], owner[go], handoffs[go]
+            if not len(case):
+                return
+        target = owner.copy()
+        misrouted = self.rng.random(len(case)) < self._day_misroute_probability
+        if misrouted.any():
+            wrong = self._wrong_units(case[misrouted], part[misrouted])
+            target[misrouted] = np.where(wrong >= 0, wrong, owner[misrouted])
+        t_arr = t + self._delays(handoff, len(case))
+        handoffs += (target != owner) | (not unified)
+        st.handoffs[case] += handoffs
         self._push(t_arr, ARRIVE, case, part, target)
 
-    def _deadline_days(self, case: int) -> float:
-        return max(float(self.store.deadline[case] - self.store.t_created[case]), 0.05)
-
-    def _on_arrive(self, t: float, case: int, part: int, unit: int) -> None:
+    def _deadline_days(self, case: np.ndarray) -> np.ndarray:
         st = self.store
-        if int(st.state[case]) == WITHDRAWN:
+        return np.maximum(st.deadline[case] - st.t_created[case], 0.05)
+
+    def _on_arrive(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
+        st = self.store
+        live = st.state[case] != WITHDRAWN
+        if not live.all():
+            t, case, part, unit = t[live], case[live], part[live], unit[live]
+        if not len(case):
             return
-        owner = int(self.owners[case, part])
+        owner = self.owners[case, part]
         self.part_at[case, part] = unit
-        if unit >= 0:
-            self.transitions[unit] += 1
-        if unit != owner:
-            st.note_path(case, unit)
-            d = self.s.dispatch
-            if d.first_receiver_responsibility:
-                # 首接负责: the receiver keeps the lead and convenes the owner
-                delay = self._delay(d.coordination_days * (1 - self.ds))
-                st.handoffs[case] += 1
-                self._push(t + delay, ARRIVE, case, part, owner)
-            elif self.rng.random() < d.return_probability:
-                st.returns[case] += 1
-                st.set_state(case, RETURNED)
-                self._push(t + self._delay(self._handoff_mean()), DISPATCH, case, part, -1)
-            else:
-                wait = self._deadline_days(case)
-                self._push(
-                    t + (wait if self.s.closed_loop.escalation else 2 * wait),
-                    ESCALATE,
-                    case,
-                    part,
-                    unit,
-                )
-            return
+        self._count(unit)
+        wrong = unit != owner
+        if wrong.any():
+            self._at_wrong_unit(t[wrong], case[wrong], part[wrong], unit[wrong], owner[wrong])
+            ok = ~wrong
+            t, case, part, unit = t[ok], case[ok], part[ok], unit[ok]
+            if not len(case):
+                return
         # the owner has it
-        if math.isnan(st.t_owner[case]):
-            st.t_owner[case] = t
+        to = st.t_owner[case]
+        st.t_owner[case] = np.where(np.isnan(to), t, to)
         self._queue_at_owner(t, case, part, unit)
 
-    def _queue_at_owner(self, t: float, case: int, part: int, unit: int) -> None:
+    def _at_wrong_unit(self, t, case, part, unit, owner) -> None:
+        """A part reached a unit that does not own it."""
+        st = self.store
+        st.note_paths(case, unit)
+        d = self.s.dispatch
+        if d.first_receiver_responsibility:
+            # 首接负责: the receiver keeps the lead and convenes the owner
+            st.handoffs[case] += 1
+            self._push(
+                t + self._delays(self._coordination_mean(), len(case)), ARRIVE, case, part, owner
+            )
+            return
+        back = self.rng.random(len(case)) < d.return_probability
+        if back.any():
+            c = case[back]
+            st.returns[c] += 1
+            self._set_states(c, RETURNED)
+            self._push(
+                t[back] + self._delays(self._handoff_mean(), len(c)), DISPATCH, c, part[back], -1
+            )
+        sit = ~back
+        if sit.any():
+            c = case[sit]
+            wait = self._deadline_days(c)
+            if not self.s.closed_loop.escalation:
+                wait = 2 * wait
+            self._push(t[sit] + wait, ESCALATE, c, part[sit], unit[sit])
+
+    def _queue_at_owner(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
         practices = self.practices
-        withdraw_p = float(practices[unit, 2])
-        if withdraw_p > 0 and int(st.owner_units[case]) == 1 and self.rng.random() < withdraw_p:
-            # persuading the citizen to withdraw (劝撤)
-            self.pressed_today[unit] += 1
-            if self.rng.random() < self.s.gaming.withdrawal_success:
-                self._push(t + 0.05, WITHDRAW, case, part, unit)
-                return
-        nominal_p = float(practices[unit, 0])
-        effort = self._delay(float(self.case_effort[case]))
-        if nominal_p > 0 and self.rng.random() < nominal_p:
+        withdraw_p = practices[unit, 2]
+        tries = (withdraw_p > 0) & (st.owner_units[case] == 1)
+        if tries.any():
+            idx = np.flatnonzero(tries)
+            pressed = idx[self.rng.random(len(idx)) < withdraw_p[idx]]
+            if len(pressed):
+                # persuading the citizen to withdraw (劝撤)
+                self.pressed_today += np.bincount(unit[pressed], minlength=len(self.pressed_today))
+                ok = pressed[self.rng.random(len(pressed)) < self.s.gaming.withdrawal_success]
+                if len(ok):
+                    self._push(t[ok] + WITHDRAW_DELAY, WITHDRAW, case[ok], part[ok], unit[ok])
+                    keep = np.ones(len(case), dtype=bool)
+                    keep[ok] = False
+                    t, case, part, unit = t[keep], case[keep], part[keep], unit[keep]
+        if not len(case):
+            return
+        effort = self._delays(self.case_effort[case], len(case))
+        nominal_p = practices[unit, 0]
+        tries = nominal_p > 0
+        nominal = np.zeros(len(case), dtype=bool)
+        if tries.any():
+            idx = np.flatnonzero(tries)
+            nominal[idx[self.rng.random(len(idx)) < nominal_p[idx]]] = True
+        if nominal.any():
             # nominal closure (虚假办结): marked done after a token action, outside the work queue
-            self.part_nominal[case, part] = True
-            st.nominal[case] = True
-            self._on_start(case, part, unit, t)
+            c, p, u = case[nominal], part[nominal], unit[nominal]
+            self.part_nominal[c, p] = True
+            st.nominal[c] = True
+            self._start(c, u, t[nominal])
             token = (
-                effort * self.s.gaming.nominal_effort_share / max(float(self._hours[unit]), 1e-3)
+                effort[nominal]
+                * self.s.gaming.nominal_effort_share
+                / np.maximum(self._hours[u], 1e-3)
             )
-            self._push(t + token, COMPLETE, case, part, unit)
-            return
-        key = SUMMON_KEY if st.summoned[case] else float(st.deadline[case])
-        self.service.submit(unit, case, part, effort, t, key)
+            self._push(t[nominal] + token, COMPLETE, c, p, u)
+            q = ~nominal
+            t, case, part, unit, effort = t[q], case[q], part[q], unit[q], effort[q]
+        key = np.where(st.summoned[case], SUMMON_KEY, st.deadline[case])
+        self.service.submit_many(unit, case, part, effort, t, key)
 
-    def _on_start(self, case: int, part: int, unit: int, t: float) -> None:
+    def _start(self, case: np.ndarray, unit: np.ndarray, t: np.ndarray) -> None:
+        """Work on parts of ``case`` started at ``t`` (a case may appear more than once)."""
         st = self.store
-        if math.isnan(st.t_started[case]):
-            st.t_started[case] = t
-        if int(st.state[case]) in (0, DISPATCHED, RETURNED, REOPENED):
-            st.set_state(case, IN_PROGRESS)
-            if unit >= 0:
-                self.transitions[unit] += 1
+        if len(np.unique(case)) < len(case):
+            # one start per case: its earliest
+            order = np.lexsort((t, case))
+            c_sorted = case[order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = c_sorted[1:] != c_sorted[:-1]
+            keep = order[first]
+            case, unit, t = case[keep], unit[keep], t[keep]
+        ts = st.t_started[case]
+        st.t_started[case] = np.where(np.isnan(ts), t, ts)
+        waiting = _WAITING_STATES[st.state[case]]
+        if waiting.any():
+            self._set_states(case[waiting], IN_PROGRESS)
+            self._count(unit[waiting])
 
-    def _on_complete(self, t: float, case: int, part: int, unit: int) -> None:
+    def _on_complete(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
-        if int(st.state[case]) == WITHDRAWN:
+        live = st.state[case] != WITHDRAWN
+        if not live.all():
+            t, case, part, unit = t[live], case[live], part[live], unit[live]
+        if not len(case):
             return
-        nominal = bool(self.part_nominal[case, part])
-        solved = bool(self.solvable[case]) and not nominal
-        if solved and self.offline_suited[case] and self.s.boundary.force_online:
-            solved = self.rng.random() >= self.s.boundary.forced_online_resolution_penalty
+        solved = self.solvable[case] & ~self.part_nominal[case, part]
+        if self.s.boundary.force_online:
+            hit = np.flatnonzero(solved & self.offline_suited[case])
+            if len(hit):
+                penalty = self.s.boundary.forced_online_resolution_penalty
+                solved[hit] = self.rng.random(len(hit)) >= penalty
         self.part_done[case, part] = True
         self.part_solved[case, part] = solved
-        if unit >= 0:
-            self.transitions[unit] += 1
-        if st.summoned[case] and self.city.unit_kind[unit] == 2:
-            self.summoned_tasks[unit] += 1
-            self.summoned_on_time[unit] += int(t <= st.deadline[case])
+        self._count(unit)
+        summoned = st.summoned[case] & (self.city.unit_kind[unit] == 2)
+        if summoned.any():
+            u = unit[summoned]
+            n = len(self.summoned_tasks)
+            self.summoned_tasks += np.bincount(u, minlength=n)
+            on_time = t[summoned] <= st.deadline[case[summoned]]
+            self.summoned_on_time += np.bincount(u[on_time], minlength=n)
         st.parts_left[case] -= 1
-        n_parts = int(st.owner_units[case])
-        if n_parts > 1 and self.sequential[case] and self.next_part[case] < n_parts:
-            p = int(self.next_part[case])
-            self.next_part[case] = p + 1
-            delay = self._delay(self.s.dispatch.coordination_days * (1 - self.ds))
-            self._push(t + delay, DISPATCH, case, p, -1)
-            return
-        if st.parts_left[case] > 0:
-            return
-        self._close(t, case)
+        n_parts = st.owner_units[case]
+        nxt = self.next_part[case]
+        hand_on = (n_parts > 1) & self.sequential[case] & (nxt < n_parts)
+        if hand_on.any():
+            # hand to hand: the next owner gets the case after a coordination delay
+            c = case[hand_on]
+            p = nxt[hand_on].astype(np.int64)
+            self.next_part[c] = p + 1
+            delay = self._delays(self._coordination_mean(), len(c))
+            self._push(t[hand_on] + delay, DISPATCH, c, p, -1)
+        done = ~hand_on & (st.parts_left[case] <= 0)
+        if done.any():
+            self._close(t[done], case[done])
 
-    def _close(self, t: float, case: int) -> None:
+    def _close(self, t: np.ndarray, case: np.ndarray) -> None:
         st = self.store
-        n_parts = int(st.owner_units[case])
-        if n_parts == 1:
-            solved = bool(self.part_solved[case, 0])
-        else:
-            solved = bool(self.part_solved[case, :n_parts].all())
+        n_parts = st.owner_units[case]
+        beyond = np.arange(MAX_PARTS)[None, :] >= n_parts[:, None]
+        solved = (self.part_solved[case] | beyond).all(axis=1)
         st.t_closed[case] = t
-        if solved:
-            st.mark_solved(case)
-            if math.isnan(st.t_solved[case]):
-                st.t_solved[case] = t
-        st.set_state(case, CLOSED)
-        self.closed_today.append(case)
-        if not self.quiet_queue_mode and self.rng.random() < self.s.closed_loop.audit_rate:
-            self._push(t + self._delay(3.0), AUDIT, case)
+        c = case[solved]
+        if len(c):
+            st.mark_solved_many(c)
+            ts = st.t_solved[c]
+            st.t_solved[c] = np.where(np.isnan(ts), t[solved], ts)
+        self._set_states(case, CLOSED)
+        self.closed_today.extend(case.tolist())
+        if not self.quiet_queue_mode:
+            audited = self.rng.random(len(case)) < self.s.closed_loop.audit_rate
+            if audited.any():
+                c = case[audited]
+                self._push(t[audited] + self._delays(AUDIT_DELAY_MEAN, len(c)), AUDIT, c)
 
-    def _on_withdraw(self, t: float, case: int, part: int, unit: int) -> None:
+    def _on_withdraw(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
-        if st.state[case] in (CLOSED, VERIFIED, WITHDRAWN):
+        live = ~np.isin(st.state[case], CLOSED_STATES)
+        t, case, unit = t[live], case[live], unit[live]
+        if not len(case):
             return
-        self.service.withdraw(unit, case)
+        for u, c in zip(unit.tolist(), case.tolist(), strict=True):
+            self.service.withdraw(u, c)
         st.t_closed[case] = t
-        st.set_state(case, WITHDRAWN)
-        self._touch(unit)
-        self.closed_today.append(case)
+        self._set_states(case, WITHDRAWN)
+        self._count(unit)
+        self.closed_today.extend(case.tolist())
 
-    def _on_audit(self, t: float, case: int, part: int, unit: int) -> None:
+    def _on_audit(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
-        if st.state[case] != CLOSED:
+        live = st.state[case] == CLOSED
+        t, case = t[live], case[live]
+        if not len(case):
             return
         st.audited[case] = True
         st.t_audit[case] = t
-        self._touch(int(st.unit[case]))
-        if st.solved[case]:
-            st.set_state(case, VERIFIED)
+        self._count(st.unit[case].astype(np.int64))
+        ok = st.solved[case]
+        self._set_states(case[ok], VERIFIED)
+        bad = ~ok
+        if not bad.any():
             return
-        if st.nominal[case]:
-            st.caught[case] = True
+        t, case = t[bad], case[bad]
+        st.caught[case[st.nominal[case]]] = True
         # reopen: every unsolved part goes back to its owner, to the front of the queue
-        st.set_state(case, REOPENED)
+        self._set_states(case, REOPENED)
         st.reopens[case] += 1
-        n_parts = int(st.owner_units[case])
-        for p in range(n_parts):
-            if not self.part_solved[case, p]:
-                self.part_done[case, p] = False
-                self.part_nominal[case, p] = False
-                st.parts_left[case] += 1
-                self.part_version[case, p] += 1
-                self._push(t, ARRIVE, case, p, int(self.owners[case, p]))
+        n_parts = st.owner_units[case]
+        redo = ~self.part_solved[case] & (np.arange(MAX_PARTS)[None, :] < n_parts[:, None])
+        rows, parts = np.nonzero(redo)
+        c = case[rows]
+        self.part_done[c, parts] = False
+        self.part_nominal[c, parts] = False
+        st.parts_left[case] += redo.sum(axis=1).astype(st.parts_left.dtype)
+        self.part_version[c, parts] += 1
+        self._push(t[rows], ARRIVE, c, parts, self.owners[c, parts])
 
-    def _on_escalate(self, t: float, case: int, part: int, unit: int) -> None:
+    def _on_escalate(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         # an overdue part sitting with a wrong unit is pulled back and re-dispatched
-        self.store.set_state(case, RETURNED)
+        self._set_states(case, RETURNED)
         self.store.returns[case] += 1
         self._push(t, DISPATCH, case, part, -1)
 
@@ -526,4 +746,4 @@ class CaseEngine:
             if self.sequential[case] and p >= self.next_part[case]:
                 self.next_part[case] = p + 1
             self.part_version[case, p] += 1
-            self._push(t + response_days, ARRIVE, case, p, owner)
+            self._push(np.array([t + response_days]), ARRIVE, np.array([case]), p, owner)

@@ -84,6 +84,30 @@ class ServiceSystem:
         self.queue_length[unit] += 1
         self._active.add(unit)
 
+    def submit_many(
+        self,
+        unit: np.ndarray,
+        case: np.ndarray,
+        part: np.ndarray | int,
+        effort: np.ndarray,
+        ready: np.ndarray,
+        key: np.ndarray,
+    ) -> None:
+        """:meth:`submit` for each element of the arrays, in their order."""
+        k = len(case)
+        part = np.broadcast_to(np.asarray(part), (k,))
+        submit = self.submit
+        for args in zip(
+            unit.tolist(),
+            case.tolist(),
+            part.tolist(),
+            np.asarray(effort).tolist(),
+            np.asarray(ready).tolist(),
+            np.asarray(key).tolist(),
+            strict=True,
+        ):
+            submit(*args)
+
     def pending_work_hours(self) -> np.ndarray:
         """Staff-hours of effort waiting at each unit (not yet started)."""
         out = np.zeros(self.n_units)

@@ -59,11 +59,13 @@ class Instrumented:
             self.starts.extend((s.unit, s.case, s.part, s.start, s.end) for s in out)
             return out
 
-        def spy_audit(t, case, part, unit):
-            before = float(st.t_closed[case])
+        def spy_audit(t, case, part, unit):  # a wave's audits, as arrays
+            before, was_closed = st.t_closed[case].copy(), st.state[case] == CLOSED
             audit(t, case, part, unit)
-            if st.state[case] == REOPENED:
-                self.reopen.append((case, before, t))
+            now = was_closed & (st.state[case] == REOPENED)
+            self.reopen += zip(
+                case[now].tolist(), before[now].tolist(), t[now].tolist(), strict=True
+            )
 
         svc.submit, svc.run_day, eng._on_audit = spy_submit, spy_run_day, spy_audit
         self.L_sys, self.L_wait, self.L_serv, self.open_sets = [], [], [], []
@@ -306,3 +308,74 @@ def test_summoning_speeds_up_multi_department_cases() -> None:
     print("median days, multi-department, summoning on/off:", on, off)
     assert all(a < b for a, b in zip(on, off, strict=True))
     assert np.mean(on) <= 0.5 * np.mean(off)
+
+
+# ----------------------------------------------------------------------------- the waves
+def test_each_cases_events_are_handled_in_time_order_one_per_wave() -> None:
+    """The engine's waves: within a wave no case appears twice, every event is handled before the
+    end of its day, and between two service passes each case's events are handled in
+    non-decreasing time (a service pass can create a completion earlier than events already
+    handled, as in a one-event-at-a-time loop that serves after its events)."""
+    m = GovernanceModel(
+        scenario="baseline",
+        rng=5,
+        overrides={
+            **SMALL,
+            "days": 90,
+            "closed_loop.audit_rate": 0.5,  # reopenings: several events of a case in one day
+            "assessment.learning.initial_gaming": 0.3,  # withdrawals, nominal closures
+            "dispatch.summoning": True,
+        },
+    )
+    eng = m.engine
+    log: list[tuple[int, float, str]] = []  # (case, t, kind) in handling order
+    waves: list[np.ndarray] = []
+    day_end = [0.0]
+
+    def spy(name: str):
+        handler = getattr(eng, name)
+
+        def wrapped(t, case, part, unit):
+            assert (t < day_end[0]).all()
+            log.extend(zip(case.tolist(), t.tolist(), [name] * len(case), strict=True))
+            waves[-1] = np.concatenate([waves[-1], case])
+            return handler(t, case, part, unit)
+
+        return wrapped
+
+    wave = eng._wave
+
+    def spy_wave(due, end):
+        day_end[0] = end
+        waves.append(np.zeros(0, dtype=np.int64))
+        return wave(due, end)
+
+    for name in ("_on_dispatch", "_on_arrive", "_on_complete", "_on_audit", "_on_escalate"):
+        setattr(eng, name, spy(name))
+    eng._on_withdraw = spy("_on_withdraw")
+    eng._wave = spy_wave
+    serve = eng.service.run_day
+
+    def spy_serve(*args):
+        log.append((-1, 0.0, "serve"))
+        return serve(*args)
+
+    eng.service.run_day = spy_serve
+    for _ in range(m.config.days):
+        m.step()
+    kinds = {k for _, _, k in log}
+    assert kinds >= {"_on_dispatch", "_on_arrive", "_on_complete", "_on_audit", "_on_withdraw"}
+    assert all(len(np.unique(w)) == len(w) for w in waves)
+    last: dict[int, float] = {}
+    within_pass: dict[tuple[int, int], int] = defaultdict(int)
+    passes = 0
+    for case, t, kind in log:
+        if kind == "serve":
+            last.clear()
+            passes += 1
+            continue
+        assert t >= last.get(case, -math.inf), f"case {case} went back in time"
+        last[case] = t
+        within_pass[(passes, case)] += 1
+    # cases with several events in one pass really occurred (else the order check is empty)
+    assert max(within_pass.values()) >= 3
