@@ -164,6 +164,8 @@ class CaseEngine:
         self.ds = d.data_sharing
         self.unified = d.mode == "unified"
         self.transitions = np.zeros(city.n_units, dtype=np.int64)
+        """Recorded transitions (data entries) per unit on the last day run."""
+        self._counted: list[np.ndarray] = []
         self.pressed_today = np.zeros(city.n_units, dtype=np.int64)
         self.forced_entries_today = np.zeros(city.n_units)
         self.summoned_tasks = np.zeros(city.n_units, dtype=np.int64)
@@ -211,8 +213,10 @@ class CaseEngine:
         k = len(case)
         if k == 0:
             return
-        part = np.full(k, part, dtype=np.int64) if np.ndim(part) == 0 else part
-        unit = np.full(k, unit, dtype=np.int64) if np.ndim(unit) == 0 else unit
+        if not isinstance(part, np.ndarray):
+            part = np.full(k, part, dtype=np.int64)
+        if not isinstance(unit, np.ndarray):
+            unit = np.full(k, unit, dtype=np.int64)
         ver = self.part_version[case, part] if _VERSIONED[kind] else np.zeros(k, dtype=np.int32)
         self._new.append((t, np.full(k, kind, dtype=np.int8), case, part, unit, ver))
 
@@ -227,17 +231,22 @@ class CaseEngine:
 
     def _count(self, units: np.ndarray) -> None:
         """Count one recorded transition (data entry) at each of ``units`` (-1 = none)."""
-        units = units[units >= 0]
-        if len(units):
+        self._counted.append(units)  # tallied once, at the end of the day (run_day)
+
+    def _tally_transitions(self) -> None:
+        if self._counted:
+            units = np.concatenate(self._counted)
+            self._counted = []
+            units = units[units >= 0]
             self.transitions += np.bincount(units, minlength=len(self.transitions))
 
     def _delays(self, mean: float | np.ndarray, k: int) -> np.ndarray:
         """``k`` exponential delays with the given mean(s) (0 where the mean is 0)."""
         if k == 0:
             return np.zeros(0)
-        if np.ndim(mean) == 0:
-            return self.rng.exponential(mean, k) if mean > 0 else np.zeros(k)
-        return self.rng.exponential(mean)
+        if isinstance(mean, np.ndarray):  # = rng.exponential(mean), without its per-call checks
+            return self.rng.standard_exponential(k) * mean
+        return self.rng.standard_exponential(k) * mean if mean > 0 else np.zeros(k)
 
     def _handoff_mean(self) -> float:
         m = self.s.dispatch.handoff_days * (1.0 - self.ds)
@@ -350,14 +359,12 @@ class CaseEngine:
             started = self.service.run_day(day_end, hours_per_day)
             if not started:
                 break
-            s = np.array(started, dtype=np.float64)
-            unit, case, part = (s[:, i].astype(np.int64) for i in range(3))
-            start, end = s[:, 3], s[:, 4]
-            self._start(case, unit, start)
-            self._push(end, COMPLETE, case, part, unit)
+            self._start(started.case, started.unit, started.start)
+            self._push(started.end, COMPLETE, started.case, started.part, started.unit)
             self._route(due, day_end)
             if not len(due):
                 break
+        self._tally_transitions()
 
     def _route(self, due: _Events, day_end: float) -> None:
         """Move newly scheduled events into today's ``due`` set or the pool of later days."""
@@ -436,7 +443,7 @@ class CaseEngine:
         cands = self._district_depts[district]  # (k, departments)
         ok = (cands >= 0) & (cands != owner[:, None])
         n_ok = ok.sum(axis=1)
-        pick = self.rng.integers(0, np.maximum(n_ok, 1))
+        pick = np.minimum((self.rng.random(len(case)) * n_ok).astype(np.int64), n_ok - 1)
         # the pick-th candidate that is ok, in department order
         rank = np.cumsum(ok, axis=1) - 1
         hit = ok & (rank == pick[:, None])

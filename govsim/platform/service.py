@@ -4,37 +4,24 @@ A *unit* is anything that handles case work: a community (社区), a street (街
 the district backstop (兜底). Each has ``c`` servers (staff). Work arrives as *tasks* (one owner's
 part of a case) with a ready time and a priority key (the case's deadline). Each day a unit runs a
 small exact event loop: whenever a server is free, it takes the highest-priority task that is ready
-by then (non-preemptive priority M/M/c); if none is ready it idles until the next arrival. Service
-times are the task's effort (staff-hours) divided by the unit's effective hours per day, so a day of
-server time is one working day. With one unit, FIFO keys and exponential effort this is exactly an
-M/M/c queue (checked against Erlang C in the tests).
+by then (non-preemptive priority M/M/c; ties by submission order); if none is ready it idles until
+the next arrival. Service times are the task's effort (staff-hours) divided by the unit's effective
+hours per day, so a day of server time is one working day. With one unit, FIFO keys and exponential
+effort this is exactly an M/M/c queue (checked against Erlang C in the tests).
+
+Tasks are submitted in batches of arrays (:meth:`ServiceSystem.submit_many`) and handed to their
+units' queues when the units next serve, sorted once per batch; a queue holds plain tuples, so that
+every heap comparison stays in C.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-
-
-@dataclass(order=True, slots=True)
-class Task:
-    """One owner's part of a case, waiting at a unit.
-
-    Queues hold it inside tuples, ``(key, seq, task)`` when ready and ``(ready, seq, task)``
-    before, so that heap comparisons stay in C; the order is the same as comparing tasks.
-    """
-
-    key: float
-    seq: int
-    case: int = field(compare=False)
-    part: int = field(compare=False)
-    effort: float = field(compare=False)
-    ready: float = field(compare=False)
-    nominal: bool = field(compare=False, default=False)
 
 
 class Started(NamedTuple):
@@ -45,7 +32,52 @@ class Started(NamedTuple):
     part: int
     start: float
     end: float
-    nominal: bool
+
+
+@dataclass(frozen=True)
+class StartedTasks:
+    """The tasks started by one :meth:`ServiceSystem.run_day`, as arrays (in unit order, then in
+    the order each unit started them). Iterating gives one :class:`Started` per task."""
+
+    unit: np.ndarray
+    case: np.ndarray
+    part: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, int, int, float, float]]) -> StartedTasks:
+        """Build from ``(unit, case, part, start, end)`` rows."""
+        if not rows:
+            e = np.zeros(0, dtype=np.int64)
+            return cls(e, e, e, np.zeros(0), np.zeros(0))
+        a = np.array(rows, dtype=np.float64)
+        ints = a[:, :3].astype(np.int64)
+        return cls(ints[:, 0], ints[:, 1], ints[:, 2], a[:, 3], a[:, 4])
+
+    def __len__(self) -> int:
+        return len(self.case)
+
+    def __getitem__(self, i: int) -> Started:
+        return Started(
+            int(self.unit[i]),
+            int(self.case[i]),
+            int(self.part[i]),
+            float(self.start[i]),
+            float(self.end[i]),
+        )
+
+    def __iter__(self) -> Iterator[Started]:
+        return map(Started._make, zip(*self._columns(), strict=True))
+
+    def _columns(self) -> tuple[list, ...]:
+        return (
+            self.unit.tolist(),
+            self.case.tolist(),
+            self.part.tolist(),
+            self.start.tolist(),
+            self.end.tolist(),
+        )
 
 
 class ServiceSystem:
@@ -59,9 +91,14 @@ class ServiceSystem:
         self.n_units = len(servers)
         self.servers = np.asarray(servers, dtype=np.int64)
         self._free: list[list[float]] = [[0.0] * int(c) for c in self.servers]
-        self._ready: list[list[tuple[float, int, Task]]] = [[] for _ in range(self.n_units)]
-        self._incoming: list[list[tuple[float, int, Task]]] = [[] for _ in range(self.n_units)]
-        self._seq = itertools.count()
+        """Per unit, a heap of its servers' free times."""
+        self._ready: list[list[tuple]] = [[] for _ in range(self.n_units)]
+        """Per unit, a heap of ``(key, seq, case, part, effort, ready)`` of tasks ready to start."""
+        self._incoming: list[list[tuple]] = [[] for _ in range(self.n_units)]
+        """Per unit, a heap of ``(ready, seq, key, case, part, effort)`` not yet ready."""
+        self._batches: list[tuple[np.ndarray, ...]] = []
+        """Submitted tasks not yet handed to their units: (unit, case, part, effort, ready, key, seq)."""
+        self._next_seq = 0
         self.queue_length = np.zeros(self.n_units, dtype=np.int64)
         """Tasks waiting (not yet started) at each unit."""
         self.busy_until = np.zeros(self.n_units)
@@ -69,20 +106,12 @@ class ServiceSystem:
         """Units that may have tasks waiting (every unit that has some is in it)."""
 
     def submit(
-        self,
-        unit: int,
-        case: int,
-        part: int,
-        effort: float,
-        ready: float,
-        key: float,
-        nominal: bool = False,
+        self, unit: int, case: int, part: int, effort: float, ready: float, key: float
     ) -> None:
         """Put a task into ``unit``'s queue; it becomes available at time ``ready``."""
-        t = Task(key, next(self._seq), case, part, effort, ready, nominal)
-        heapq.heappush(self._incoming[unit], (ready, t.seq, t))
-        self.queue_length[unit] += 1
-        self._active.add(unit)
+        self.submit_many(
+            np.array([unit]), np.array([case]), part, np.array([effort]), np.array([ready]), key
+        )
 
     def submit_many(
         self,
@@ -91,35 +120,74 @@ class ServiceSystem:
         part: np.ndarray | int,
         effort: np.ndarray,
         ready: np.ndarray,
-        key: np.ndarray,
+        key: np.ndarray | float,
     ) -> None:
-        """:meth:`submit` for each element of the arrays, in their order."""
+        """:meth:`submit` for each element of the arrays, in their order (scalars broadcast)."""
         k = len(case)
-        part = np.broadcast_to(np.asarray(part), (k,))
-        submit = self.submit
-        for args in zip(
-            unit.tolist(),
-            case.tolist(),
-            part.tolist(),
-            np.asarray(effort).tolist(),
-            np.asarray(ready).tolist(),
-            np.asarray(key).tolist(),
-            strict=True,
-        ):
-            submit(*args)
+        if k == 0:
+            return
+        unit = np.asarray(unit, dtype=np.int64)
+        seq = np.arange(self._next_seq, self._next_seq + k)
+        self._next_seq += k
+        cols = (
+            unit,
+            np.asarray(case, dtype=np.int64),
+            np.broadcast_to(np.asarray(part, dtype=np.int64), (k,)),
+            np.asarray(effort, dtype=np.float64),
+            np.broadcast_to(np.asarray(ready, dtype=np.float64), (k,)),
+            np.broadcast_to(np.asarray(key, dtype=np.float64), (k,)),
+            seq,
+        )
+        self._batches.append(cols)
+        self.queue_length += np.bincount(unit, minlength=self.n_units)
+
+    def _distribute(self) -> None:
+        """Hand every submitted task to its unit's queue of tasks not yet ready."""
+        if not self._batches:
+            return
+        batches, self._batches = self._batches, []
+        unit, case, part, effort, ready, key, seq = (
+            batches[0]
+            if len(batches) == 1
+            else (np.concatenate(c) for c in zip(*batches, strict=True))
+        )
+        order = np.lexsort((seq, ready, unit))
+        unit = unit[order]
+        rows = list(
+            zip(
+                ready[order].tolist(),
+                seq[order].tolist(),
+                key[order].tolist(),
+                case[order].tolist(),
+                part[order].tolist(),
+                effort[order].tolist(),
+                strict=True,
+            )
+        )
+        cut = np.flatnonzero(np.diff(unit)) + 1
+        starts = [0, *cut.tolist()]
+        ends = [*cut.tolist(), len(unit)]
+        incoming = self._incoming
+        for u, a, b in zip(unit[starts].tolist(), starts, ends, strict=True):
+            queue = incoming[u]
+            if queue:
+                queue.extend(rows[a:b])
+                heapq.heapify(queue)
+            else:
+                incoming[u] = rows[a:b]  # sorted by (ready, seq): already a heap
+            self._active.add(u)
 
     def pending_work_hours(self) -> np.ndarray:
         """Staff-hours of effort waiting at each unit (not yet started)."""
+        self._distribute()
         out = np.zeros(self.n_units)
-        for u in self._active:  # units with nothing waiting add 0; same sums, same order
+        for u in self._active:  # units with nothing waiting add 0
             ready, incoming = self._ready[u], self._incoming[u]
             if ready or incoming:
-                out[u] = sum([x[2].effort for x in ready]) + sum([x[2].effort for x in incoming])
+                out[u] = sum([x[4] for x in ready]) + sum([x[5] for x in incoming])
         return out
 
-    def run_day(
-        self, day_end: float, hours_per_day: np.ndarray, active_units=None
-    ) -> list[Started]:
+    def run_day(self, day_end: float, hours_per_day: np.ndarray, active_units=None) -> StartedTasks:
         """Serve every unit up to ``day_end``.
 
         Args:
@@ -131,61 +199,61 @@ class ServiceSystem:
         Returns:
             The tasks started today with their start and end times (end may fall on a later day).
         """
-        started: list[Started] = []
+        self._distribute()
+        started: list[tuple[int, int, int, float, float]] = []
+        record = started.append
         # in unit order, as over range(n_units), skipping the units known to have nothing
         units = sorted(self._active) if active_units is None else active_units
-        push, pop = heapq.heappush, heapq.heappop
+        push, pop, replace = heapq.heappush, heapq.heappop, heapq.heapreplace
+        hours = hours_per_day.tolist()
         for u in units:
             incoming, ready = self._incoming[u], self._ready[u]
             if not incoming and not ready:
                 self._active.discard(u)
                 continue
             free = self._free[u]
-            speed = float(hours_per_day[u])
+            speed = hours[u]
             while True:
                 t_free = free[0]
                 if t_free >= day_end:
                     break
                 while incoming and incoming[0][0] <= t_free:
-                    task = pop(incoming)[2]
-                    push(ready, (task.key, task.seq, task))
+                    r, s, key, case, part, effort = pop(incoming)
+                    push(ready, (key, s, case, part, effort, r))
                 if not ready:
                     if not incoming or incoming[0][0] >= day_end:
                         break
                     t_next = incoming[0][0]
                     while incoming and incoming[0][0] <= t_next:
-                        task = pop(incoming)[2]
-                        push(ready, (task.key, task.seq, task))
-                task = pop(ready)[2]
-                start = t_free if t_free > task.ready else task.ready
-                end = start + task.effort / speed
-                heapq.heapreplace(free, end)
-                started.append(Started(u, task.case, task.part, start, end, task.nominal))
+                        r, s, key, case, part, effort = pop(incoming)
+                        push(ready, (key, s, case, part, effort, r))
+                _, _, case, part, effort, r = pop(ready)
+                start = t_free if t_free > r else r
+                end = start + effort / speed
+                replace(free, end)
+                record((u, case, part, start, end))
             self.queue_length[u] = len(incoming) + len(ready)
             self.busy_until[u] = max(free)
-        return started
+        return StartedTasks.from_rows(started)
 
     def rekey(self, unit: int, case: int, key: float) -> None:
         """Give every waiting task of ``case`` at ``unit`` the priority ``key``."""
-        changed = False
+        self._distribute()
         ready = self._ready[unit]
-        for i, (_, seq, t) in enumerate(ready):
-            if t.case == case:
-                t.key = key
-                ready[i] = (key, seq, t)
-                changed = True
-        if changed:
-            heapq.heapify(ready)
-        for _, _, t in self._incoming[unit]:
-            if t.case == case:
-                t.key = key
+        if any(x[2] == case for x in ready):
+            self._ready[unit] = [(key, *x[1:]) if x[2] == case else x for x in ready]
+            heapq.heapify(self._ready[unit])
+        incoming = self._incoming[unit]
+        if any(x[3] == case for x in incoming):  # ordered by ready time: the order stays
+            self._incoming[unit] = [(*x[:2], key, *x[3:]) if x[3] == case else x for x in incoming]
 
     def withdraw(self, unit: int, case: int) -> int:
         """Remove all waiting tasks of ``case`` at ``unit`` (e.g. the citizen withdrew); returns count."""
+        self._distribute()
         n0 = len(self._ready[unit]) + len(self._incoming[unit])
-        self._ready[unit] = [x for x in self._ready[unit] if x[2].case != case]
+        self._ready[unit] = [x for x in self._ready[unit] if x[2] != case]
         heapq.heapify(self._ready[unit])
-        self._incoming[unit] = [x for x in self._incoming[unit] if x[2].case != case]
+        self._incoming[unit] = [x for x in self._incoming[unit] if x[3] != case]
         heapq.heapify(self._incoming[unit])
         n1 = len(self._ready[unit]) + len(self._incoming[unit])
         self.queue_length[unit] = n1

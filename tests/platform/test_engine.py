@@ -11,7 +11,7 @@ Little's law is checked on three stages of the full engine:
 * **in service**: tasks being served. L is the number of servers whose free time lies beyond the
   end of the day; a task's service runs from its start to its end.
 
-Task times are logged by wrapping ``ServiceSystem.submit`` and ``run_day`` (spies: they call the
+Task times are logged by wrapping ``ServiceSystem.submit_many`` and ``run_day`` (spies: they call the
 originals unchanged). Two checks per stage:
 
 1. *pathwise*, exact: at every day end, the engine's own count equals the number of items whose
@@ -48,11 +48,13 @@ class Instrumented:
         self.subs: list[tuple[int, int, int, float]] = []
         self.starts: list[tuple[int, int, int, float, float]] = []
         self.reopen: list[tuple[int, float, float]] = []
-        submit, run_day, audit = svc.submit, svc.run_day, eng._on_audit
+        submit, run_day, audit = svc.submit_many, svc.run_day, eng._on_audit
 
-        def spy_submit(unit, case, part, effort, ready, key, nominal=False):
-            self.subs.append((unit, case, part, ready))
-            return submit(unit, case, part, effort, ready, key, nominal)
+        def spy_submit(unit, case, part, effort, ready, key):  # a batch, as arrays
+            k = len(case)
+            cols = (unit, case, np.broadcast_to(part, k), np.broadcast_to(ready, k))
+            self.subs += zip(*(np.asarray(c).tolist() for c in cols), strict=True)
+            return submit(unit, case, part, effort, ready, key)
 
         def spy_run_day(day_end, hours, active_units=None):
             out = run_day(day_end, hours, active_units)
@@ -67,7 +69,7 @@ class Instrumented:
                 case[now].tolist(), before[now].tolist(), t[now].tolist(), strict=True
             )
 
-        svc.submit, svc.run_day, eng._on_audit = spy_submit, spy_run_day, spy_audit
+        svc.submit_many, svc.run_day, eng._on_audit = spy_submit, spy_run_day, spy_audit
         self.L_sys, self.L_wait, self.L_serv, self.open_sets = [], [], [], []
         for d in range(days):
             m.step()

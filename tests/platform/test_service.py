@@ -105,11 +105,21 @@ def test_withdraw_and_rekey() -> None:
     assert rest[0].start == pytest.approx(1.0)
 
 
-def test_nominal_flag_travels_with_the_task() -> None:
-    s = ServiceSystem(np.array([1]))
-    s.submit(0, 7, 2, effort=0.1, ready=0.0, key=0.0, nominal=True)
-    (x,) = s.run_day(1.0, np.array([1.0]))
-    assert (x.case, x.part, x.nominal) == (7, 2, True)
+def test_batches_keep_submission_order_among_equal_keys() -> None:
+    s = ServiceSystem(np.array([1, 2]))
+    s.submit_many(np.array([1, 0, 1]), np.array([5, 6, 7]), 0, np.full(3, 0.1), 0.0, 1.0)
+    s.submit_many(np.array([0, 1]), np.array([8, 9]), np.array([1, 2]), np.full(2, 0.1), 0.0, 1.0)
+    assert s.queue_length.tolist() == [2, 3]
+    got = s.run_day(1.0, np.array([1.0, 1.0]))
+    assert [(x.unit, x.case, x.part) for x in got] == [
+        (0, 6, 0),
+        (0, 8, 1),
+        (1, 5, 0),
+        (1, 7, 0),
+        (1, 9, 2),
+    ]
+    assert got.start.tolist() == pytest.approx([0.0, 0.1, 0.0, 0.0, 0.1])
+    assert len(got) == 5 and got[4] == (1, 9, 2, pytest.approx(0.1), pytest.approx(0.2))
 
 
 # ----------------------------------------------------------------------------- properties
