@@ -55,3 +55,33 @@ def scaled_baseline(citizens: int, *, days: int = 365, seed: int = 1) -> Scenari
     data["days"] = int(days)
     data["seed"] = int(seed)
     return scenario_from_dict(data, source=f"scaled_baseline({citizens})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the scaled baseline as an annotated scenario file (``python -m benchmarks.scaling``)."""
+    import argparse
+
+    from govsim.describe import annotated_yaml
+
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.scaling",
+        description="Print the baseline scenario with CITIZENS residents and a city scaled to them "
+        "(load per unit as in the baseline), as a scenario file for `govsim run`.",
+    )
+    p.add_argument("citizens", type=int, help="population, e.g. 1000000")
+    p.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
+    p.add_argument("--seed", type=int, default=1, help="the scenario's seed (default 1)")
+    a = p.parse_args(argv)
+    if a.citizens < 1 or a.days < 1:
+        p.error("citizens and days must be at least 1")
+    data = scenario_to_dict(scaled_baseline(a.citizens, days=a.days, seed=a.seed))
+    data["name"] = f"baseline_{a.citizens}"
+    data["description"] = (
+        f"The baseline scaled to {a.citizens:,} citizens with its city (benchmarks/scaling.py)"
+    )
+    print(annotated_yaml(scenario_from_dict(data, source="benchmarks.scaling")), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -127,3 +127,21 @@ def test_check_identical_sees_any_difference_and_ignores_nan_equal() -> None:
     diff = check_identical.differences(ref, moved)
     assert any("summary[k]" in d for d in diff)
     assert any("timeseries[x]" in d and "first day 2" in d for d in diff)
+
+
+def test_scaling_prints_a_scenario_file_govsim_runs(tmp_path: Path, capsys) -> None:
+    from benchmarks import scaling
+    from govsim.config import scenario_to_dict
+
+    assert scaling.main(["40000", "--days", "3", "--seed", "9"]) == 0
+    path = tmp_path / "city.yaml"
+    path.write_text(capsys.readouterr().out, encoding="utf-8")
+    loaded = scenario_to_dict(load_scenario(str(path)))
+    expected = scenario_to_dict(scaled_baseline(40_000, days=3, seed=9))
+    assert loaded.pop("name") == "baseline_40000"
+    assert "40,000 citizens" in loaded.pop("description")
+    del expected["name"], expected["description"]
+    assert loaded == expected
+    with pytest.raises(SystemExit) as e:
+        scaling.main(["0"])
+    assert e.value.code == 2
