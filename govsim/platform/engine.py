@@ -81,9 +81,11 @@ _REDISPATCH_STATES = np.array([True, False, True, False, False, True, False, Fal
 class _Events:
     """Pending events as parallel arrays (unordered; the engine selects by time)."""
 
-    __slots__ = ("case", "kind", "part", "t", "unit", "ver")
+    __slots__ = ("_chunks", "case", "kind", "part", "t", "unit", "ver")
 
     def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+        """Events added with :meth:`add`, not yet merged into the arrays."""
         self.t = np.empty(0)
         self.kind = np.empty(0, dtype=np.int8)
         self.case = np.empty(0, dtype=np.int64)
@@ -115,6 +117,25 @@ class _Events:
         self.part = np.concatenate((self.part, cols[3]))
         self.unit = np.concatenate((self.unit, cols[4]))
         self.ver = np.concatenate((self.ver, cols[5]))
+
+    def add(self, cols: tuple[np.ndarray, ...]) -> None:
+        """Append events later, at the next :meth:`merge` (cheap when added often, read rarely)."""
+        if len(cols[0]):
+            self._chunks.append(cols)
+
+    def merge(self) -> None:
+        """Merge the events added with :meth:`add` into the arrays."""
+        if not self._chunks:
+            return
+        chunks, self._chunks = self._chunks, []
+        if len(self.t):
+            chunks.insert(0, (self.t, self.kind, self.case, self.part, self.unit, self.ver))
+        cols = (
+            chunks[0]
+            if len(chunks) == 1
+            else [np.concatenate(c) for c in zip(*chunks, strict=True)]
+        )
+        self.t, self.kind, self.case, self.part, self.unit, self.ver = cols
 
 
 class CaseEngine:
@@ -350,7 +371,8 @@ class CaseEngine:
         pool = self.events
         new = self._flush()
         if new is not None:
-            pool.extend(new)
+            pool.add(new)
+        pool.merge()
         due = _Events()
         due.extend(pool.take(pool.t < day_end))
         while True:
@@ -377,7 +399,7 @@ class CaseEngine:
             return
         due.extend(tuple(c[today] for c in new))
         later = ~today
-        self.events.extend(tuple(c[later] for c in new))
+        self.events.add(tuple(c[later] for c in new))
 
     def _wave(self, due: _Events, day_end: float) -> None:
         """Handle the earliest due event of every case that has one (see the module docstring)."""
