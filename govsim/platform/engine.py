@@ -640,7 +640,7 @@ class CaseEngine:
     def _start(self, case: np.ndarray, unit: np.ndarray, t: np.ndarray) -> None:
         """Work on parts of ``case`` started at ``t`` (a case may appear more than once)."""
         st = self.store
-        if len(np.unique(case)) < len(case):
+        if len(case) > 1 and (st.owner_units[case] > 1).any() and len(np.unique(case)) < len(case):
             # one start per case: its earliest
             order = np.lexsort((t, case))
             c_sorted = case[order]

@@ -168,7 +168,7 @@ class ServiceSystem:
                 strict=True,
             )
         )
-        cut = np.flatnonzero(np.diff(unit)) + 1
+        cut = np.flatnonzero(unit[1:] != unit[:-1]) + 1
         starts = [0, *cut.tolist()]
         ends = [*cut.tolist(), len(unit)]
         incoming = self._incoming
