@@ -145,3 +145,35 @@ def test_scaling_prints_a_scenario_file_govsim_runs(tmp_path: Path, capsys) -> N
     with pytest.raises(SystemExit) as e:
         scaling.main(["0"])
     assert e.value.code == 2
+
+
+def test_phases_times_every_phase_of_a_day_without_changing_the_run(capsys) -> None:
+    from benchmarks import phases
+    from govsim.model import GovernanceModel
+
+    prof = phases.profile(3_000, days=8, seed=4)
+    timers = prof.timers
+    assert prof.build > 0 and prof.wall > 0 and prof.cpu > 0
+    for label in ("new problems, voice, channels", "case engine", "word of mouth", "metrics"):
+        assert timers[label].calls == 8
+    assert timers["  of which waves of events"].calls >= 8
+    assert timers["summoning"].calls == 0  # off in the baseline
+    assert sum(t.wall for k, t in timers.items() if not k.startswith(" ")) <= prof.wall
+    # the module functions are restored afterwards
+    import govsim.model as model_module
+    from govsim.agents.citizen import word_of_mouth
+
+    assert model_module.word_of_mouth is word_of_mouth
+    # the timed run is the same run as an untimed one
+    m = GovernanceModel(scenario=scaled_baseline(3_000, days=8, seed=4))
+    for _ in range(8):
+        m.step()
+    a, b = m.summary(), prof.model.summary()
+    assert a.keys() == b.keys()
+    assert all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+    assert phases.main(["3000", "--days", "8", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "| word of mouth | 8 |" in out and "Stepping:" in out
+    with pytest.raises(SystemExit) as e:
+        phases.main(["3000", "--days", "0"])
+    assert e.value.code == 2
