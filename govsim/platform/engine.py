@@ -196,6 +196,7 @@ class CaseEngine:
         self.quiet_queue_mode = scenario.queue.enabled
         # the department copies serving each district (where a misrouted part may land)
         self._district_depts = np.ascontiguousarray(city.dept_unit.T)
+        self._wrong_cache: dict[tuple[int, int], list[int]] = {}
         self._refresh_day_constants()
 
     # ----------------------------------------------------------------- bookkeeping
@@ -462,15 +463,17 @@ class CaseEngine:
         if self._district_depts.size == 0:
             return np.full(len(case), -1, dtype=np.int64)
         district = self.city.street_district[self.case_street[case]]
-        cands = self._district_depts[district]  # (k, departments)
-        ok = (cands >= 0) & (cands != owner[:, None])
-        n_ok = ok.sum(axis=1)
-        pick = np.minimum((self.rng.random(len(case)) * n_ok).astype(np.int64), n_ok - 1)
-        # the pick-th candidate that is ok, in department order
-        rank = np.cumsum(ok, axis=1) - 1
-        hit = ok & (rank == pick[:, None])
-        col = hit.argmax(axis=1)
-        return np.where(n_ok > 0, cands[np.arange(len(case)), col], -1)
+        u = self.rng.random(len(case))
+        # a few parts a wave: a lookup per part beats (parts x departments) array work
+        cache, out = self._wrong_cache, []
+        for o, d, x in zip(owner.tolist(), district.tolist(), u.tolist(), strict=True):
+            cands = cache.get((o, d))
+            if cands is None:  # the department copies serving the district, less the owner
+                cands = [int(v) for v in self._district_depts[d] if v >= 0 and v != o]
+                cache[(o, d)] = cands
+            n = len(cands)
+            out.append(cands[min(int(x * n), n - 1)] if n else -1)
+        return np.array(out, dtype=np.int64)
 
     def _on_dispatch(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, flag: np.ndarray):
         st = self.store
@@ -696,8 +699,11 @@ class CaseEngine:
     def _close(self, t: np.ndarray, case: np.ndarray) -> None:
         st = self.store
         n_parts = st.owner_units[case]
-        beyond = np.arange(MAX_PARTS)[None, :] >= n_parts[:, None]
-        solved = (self.part_solved[case] | beyond).all(axis=1)
+        solved = self.part_solved[case, 0]
+        multi = n_parts > 1
+        if multi.any():  # solved only if every owner's part was
+            beyond = np.arange(MAX_PARTS)[None, :] >= n_parts[multi, None]
+            solved[multi] = (self.part_solved[case[multi]] | beyond).all(axis=1)
         st.t_closed[case] = t
         c = case[solved]
         if len(c):
