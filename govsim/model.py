@@ -648,7 +648,7 @@ class GovernanceModel(mesa.Model):
         for i, name in enumerate(
             ("nominal_closure", "satisfaction_pressure", "persuade_withdrawal", "extra_traces")
         ):
-            out[f"practice_{name}"] = float(pr[:, i].mean())
+            out[f"practice_{name}"] = M.mean_of(pr[:, i])
         return out
 
     def summary(self) -> dict[str, float]:

@@ -86,15 +86,19 @@ class _Events:
     def __init__(self) -> None:
         self._chunks: list[tuple[np.ndarray, ...]] = []
         """Events added with :meth:`add`, not yet merged into the arrays."""
+        self.clear()
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def clear(self) -> None:
+        """Drop every event (the arrays, not added chunks)."""
         self.t = np.empty(0)
         self.kind = np.empty(0, dtype=np.int8)
         self.case = np.empty(0, dtype=np.int64)
         self.part = np.empty(0, dtype=np.int64)
         self.unit = np.empty(0, dtype=np.int64)
         self.ver = np.empty(0, dtype=np.int32)
-
-    def __len__(self) -> int:
-        return len(self.t)
 
     def take(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """Remove the events where ``mask`` holds; return them as (t, kind, case, part, unit, ver)."""
@@ -414,11 +418,16 @@ class CaseEngine:
                     return
         order = np.lexsort((due.t, due.case))
         case_sorted = due.case[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = case_sorted[1:] != case_sorted[:-1]
-        pick = np.zeros(len(order), dtype=bool)
-        pick[order[first]] = True
-        t, kind, case, part, unit, _ = due.take(pick)
+        repeated = case_sorted[1:] == case_sorted[:-1]
+        if repeated.any():
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = ~repeated
+            pick = np.zeros(len(order), dtype=bool)
+            pick[order[first]] = True
+            t, kind, case, part, unit, _ = due.take(pick)
+        else:  # every case has one due event: the wave takes them all
+            t, kind, case, part, unit = due.t, due.kind, due.case, due.part, due.unit
+            due.clear()
         by_time = np.argsort(t, kind="stable")
         t, kind, case, part, unit = (
             t[by_time],
