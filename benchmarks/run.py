@@ -1,6 +1,6 @@
 """The govsim benchmark suite: one command, one report.
 
-    python -m benchmarks.run            # 10k, 100k and 1M citizens x 365 days, 3 repeats each
+    python -m benchmarks.run            # 10k, 100k and 1M citizens x 365 days (9, 3, 3 repeats)
     python -m benchmarks.run --quick    # a small smoke run (seconds), same report format
 
 For every population size, and for each repeat, three measurements run one after another, each in a
@@ -49,6 +49,11 @@ TARGET_1M_SECONDS = 60.0
 TARGET_1M_RSS_GB = 4.0
 TARGET_EXPONENT = (0.9, 1.1)
 TARGET_10K_SECONDS = 1.5
+SMALL_SIZE = 100_000
+SMALL_REPEATS = 9
+"""Populations below SMALL_SIZE run in seconds, where this machine's noise (+-20% between runs)
+is as large as a target's margin; they are repeated SMALL_REPEATS times (cheap) so their medians
+are steadier."""
 
 
 def run_worker(kind: str, n: int, count: int, seed: int) -> dict[str, float]:
@@ -74,17 +79,20 @@ def measure(
     repeats: int,
     seed: int = 1,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+    small_repeats: int | None = None,
 ) -> list[dict]:
-    """All measurements: for each size, ``repeats`` x (govsim, Mesa, NumPy)."""
+    """All measurements: for each size, ``repeats`` x (govsim, Mesa, NumPy), or
+    ``max(repeats, small_repeats)`` x for sizes below :data:`SMALL_SIZE`."""
     rows: list[dict] = []
     for n in sizes:
-        for r in range(repeats):
+        reps = max(repeats, small_repeats or 0) if n < SMALL_SIZE else repeats
+        for r in range(reps):
             g = run_worker("govsim", n, days, seed)
             m = run_worker("mesa", n, mesa_steps(n), seed)
             x = run_worker("numpy", n, days, seed)
             rows.append({"n": n, "repeat": r, "govsim": g, "mesa": m, "numpy": x})
             log(
-                f"n={n:>9,d} repeat {r + 1}/{repeats}: govsim {g['seconds']:.2f} s "
+                f"n={n:>9,d} repeat {r + 1}/{reps}: govsim {g['seconds']:.2f} s "
                 f"({g['citizen_days'] / g['seconds'] / 1e6:.2f} M citizen-days/s), "
                 f"mesa {m['agent_steps'] / m['seconds'] / 1e6:.3f} M agent-steps/s, "
                 f"numpy {x['draws'] / x['seconds'] / 1e6:.0f} M draws/s; CPU-time ratio "
@@ -229,13 +237,14 @@ def _mark(ok: bool | None) -> str:
 def render(summary: dict, info: dict[str, str], load: tuple[str, str], command: str) -> str:
     """The markdown report."""
     per, days = summary["per_size"], summary["days"]
+    reps = ", ".join(f"{per[n]['repeats']} at {n:,}" for n in sorted(per))
     L = [
         "# govsim benchmark results",
         "",
         f"Written by `{command}`. Baseline scenario scaled to each population "
         "(`benchmarks/scaling.py`: citizens per community and staff per citizen as in the "
-        f"baseline, all behaviour on), {days} days, one process. Medians over repeats with "
-        "(min-max); ratios are computed within each repeat, from measurements run back to back. "
+        f"baseline, all behaviour on), {days} days, one process. Medians over repeats ({reps}) "
+        "with (min-max); ratios are computed within each repeat, from measurements run back to back. "
         "Every figure is given by wall clock and by CPU time of the measuring process "
         "(`time.process_time`): on a shared machine the wall clock also counts the time other "
         "processes held the cores (see the load average), CPU time does not.",
@@ -384,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--days", type=int, help="simulated days (default 365; 20 with --quick)")
     p.add_argument("--repeats", type=int, help="repeats per size (default 3; 1 with --quick)")
+    p.add_argument(
+        "--small-repeats",
+        type=int,
+        help=f"repeats of sizes below {SMALL_SIZE:,} citizens, which take seconds "
+        f"(default {SMALL_REPEATS}; 1 with --quick)",
+    )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument(
         "--out",
@@ -395,11 +410,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = a.sizes or (QUICK_SIZES if a.quick else FULL_SIZES)
     days = a.days if a.days is not None else (20 if a.quick else 365)
     repeats = a.repeats if a.repeats is not None else (1 if a.quick else 3)
-    if days < 1 or repeats < 1:
-        p.error(f"--days and --repeats must be >= 1 (got days={days}, repeats={repeats})")
+    small = a.small_repeats if a.small_repeats is not None else (1 if a.quick else SMALL_REPEATS)
+    if days < 1 or repeats < 1 or small < 1:
+        p.error(
+            "--days, --repeats and --small-repeats must be >= 1 "
+            f"(got days={days}, repeats={repeats}, small-repeats={small})"
+        )
     info = machine_info()  # the code measured is the code at the start
     load0 = f"{os.getloadavg()[0]:.2f}"
-    rows = measure(sizes, days, repeats, a.seed)
+    rows = measure(sizes, days, repeats, a.seed, small_repeats=small)
     load1 = f"{os.getloadavg()[0]:.2f}"
     commit_after = _git_commit()
     if commit_after != info["git commit"]:

@@ -177,3 +177,20 @@ def test_phases_times_every_phase_of_a_day_without_changing_the_run(capsys) -> N
     with pytest.raises(SystemExit) as e:
         phases.main(["3000", "--days", "0"])
     assert e.value.code == 2
+
+
+def test_small_populations_are_repeated_more(monkeypatch) -> None:
+    calls: list[tuple[str, int]] = []
+
+    def fake(kind: str, n: int, count: int, seed: int) -> dict[str, float]:
+        calls.append((kind, n))
+        return {"seconds": 1.0, "citizen_days": n, "agent_steps": n, "draws": n, "cpu_seconds": 1.0}
+
+    monkeypatch.setattr(run, "run_worker", fake)
+    rows = run.measure([1_000, run.SMALL_SIZE], 5, 2, small_repeats=5, log=lambda s: None)
+    per_size = {n: sum(1 for r in rows if r["n"] == n) for n in (1_000, run.SMALL_SIZE)}
+    assert per_size == {1_000: 5, run.SMALL_SIZE: 2}
+    assert calls.count(("govsim", 1_000)) == calls.count(("mesa", 1_000)) == 5
+    # never fewer than --repeats
+    rows = run.measure([1_000], 5, 4, small_repeats=1, log=lambda s: None)
+    assert len(rows) == 4
