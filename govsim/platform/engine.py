@@ -683,26 +683,32 @@ class CaseEngine:
         self.part_done[case, part] = True
         self.part_solved[case, part] = solved
         self._count(unit)
-        summoned = st.summoned[case] & (self.city.unit_kind[unit] == 2)
-        if summoned.any():
-            u = unit[summoned]
-            n = len(self.summoned_tasks)
-            self.summoned_tasks += np.bincount(u, minlength=n)
-            on_time = t[summoned] <= st.deadline[case[summoned]]
-            self.summoned_on_time += np.bincount(u[on_time], minlength=n)
+        if self.s.dispatch.summoning:  # only summoning marks cases summoned
+            summoned = st.summoned[case] & (self.city.unit_kind[unit] == 2)
+            if summoned.any():
+                u = unit[summoned]
+                n = len(self.summoned_tasks)
+                self.summoned_tasks += np.bincount(u, minlength=n)
+                on_time = t[summoned] <= st.deadline[case[summoned]]
+                self.summoned_on_time += np.bincount(u[on_time], minlength=n)
         st.parts_left[case] -= 1
+        done = st.parts_left[case] <= 0
         n_parts = st.owner_units[case]
-        nxt = self.next_part[case]
-        hand_on = (n_parts > 1) & self.sequential[case] & (nxt < n_parts)
-        if hand_on.any():
-            # hand to hand: the next owner gets the case after a coordination delay
-            c = case[hand_on]
-            p = nxt[hand_on].astype(np.int64)
-            self.next_part[c] = p + 1
-            delay = self._delays(self._coordination_mean(), len(c))
-            self._push(t[hand_on] + delay, DISPATCH, c, p, -1)
-        done = ~hand_on & (st.parts_left[case] <= 0)
-        if done.any():
+        multi = n_parts > 1
+        if multi.any():
+            nxt = self.next_part[case]
+            hand_on = multi & self.sequential[case] & (nxt < n_parts)
+            if hand_on.any():
+                # hand to hand: the next owner gets the case after a coordination delay
+                c = case[hand_on]
+                p = nxt[hand_on].astype(np.int64)
+                self.next_part[c] = p + 1
+                delay = self._delays(self._coordination_mean(), len(c))
+                self._push(t[hand_on] + delay, DISPATCH, c, p, -1)
+                done &= ~hand_on
+        if done.all():
+            self._close(t, case)
+        elif done.any():
             self._close(t[done], case[done])
 
     def _close(self, t: np.ndarray, case: np.ndarray) -> None:
