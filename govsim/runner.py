@@ -19,7 +19,8 @@ class RunResult:
     scenario: Scenario
     seed: int
     days: int
-    timeseries: pd.DataFrame
+    timeseries: pd.DataFrame | None
+    """One row per day; ``None`` for a run made with ``timeseries=False``."""
     summary: dict[str, float]
     wall_seconds: float
 
@@ -30,6 +31,7 @@ def simulate(
     seed: int | None = None,
     days: int | None = None,
     progress: Callable[[int], None] | None = None,
+    timeseries: bool = True,
 ) -> RunResult:
     """Simulate ``scenario`` for ``days`` days (default: the scenario's) with ``seed``.
 
@@ -38,6 +40,8 @@ def simulate(
         seed: Root seed (default: the scenario's ``seed``).
         days: Days to simulate (default: the scenario's ``days``).
         progress: Called with the number of days done after each day.
+        timeseries: Compute and keep the daily metrics. ``False`` gives the same summary
+            faster (no daily metrics; see ``GovernanceModel(daily_metrics=...)``).
 
     Returns:
         The time series (one row per day), the end-of-run summary and timing.
@@ -47,11 +51,16 @@ def simulate(
     if days != scenario.days or seed != scenario.seed:
         scenario = scenario.model_copy(update={"days": days, "seed": seed})
     t0 = time.perf_counter()
-    model = GovernanceModel(scenario=scenario, rng=seed)
+    model = GovernanceModel(scenario=scenario, rng=seed, daily_metrics=timeseries)
     for d in range(days):
         model.step()
         if progress is not None:
             progress(d + 1)
     return RunResult(
-        scenario, seed, days, model.timeseries(), model.summary(), time.perf_counter() - t0
+        scenario,
+        seed,
+        days,
+        model.timeseries() if timeseries else None,
+        model.summary(),
+        time.perf_counter() - t0,
     )

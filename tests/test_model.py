@@ -275,3 +275,31 @@ def test_speed_assessment_rewards_nominal_closure_where_units_are_overloaded(see
         "speed_kpi", citizens=20000, audit_rate=0.0, seed=seed, kinds=(DEPARTMENT, STREET)
     )
     assert gain > 0
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [
+        ("baseline", ["population.citizens=3000"]),
+        ("whistle", ["population.citizens=3000"]),
+        ("participatory_budgeting", ["population.citizens=2000"]),
+        ("queue_mmc", []),
+    ],
+)
+def test_a_run_without_daily_metrics_has_the_same_summary(name: str, overrides: list) -> None:
+    """Metrics only read the model: skipping them (as sweeps that keep no time series do) must
+    change nothing the run computes. Exact equality (NaN equal to NaN)."""
+    scenario = load_scenario(name, overrides)
+    full = simulate(scenario, days=90)
+    lean = simulate(scenario, days=90, timeseries=False)
+    assert lean.timeseries is None and len(full.timeseries) == 90
+    assert full.summary.keys() == lean.summary.keys()
+    for k, v in full.summary.items():
+        w = lean.summary[k]
+        assert v == w or (math.isnan(v) and math.isnan(w)), k
+    m = GovernanceModel(scenario=scenario, daily_metrics=False)
+    for _ in range(5):
+        m.step()
+    assert (
+        m.metrics == {} and m.datacollector.model_vars[next(iter(m.datacollector.model_vars))] == []
+    )

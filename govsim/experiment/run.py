@@ -128,7 +128,7 @@ def _simulate(ctx: RunContext, task: RunTask) -> tuple[dict[str, Any], pd.DataFr
     for name, value in task.params.items():
         data = set_path(data, name, value)
     scenario = scenario_from_dict(data, f"run {task.run_id}")
-    result = simulate(scenario, seed=task.seed, days=ctx.days)
+    result = simulate(scenario, seed=task.seed, days=ctx.days, timeseries=ctx.timeseries)
     return dict(result.summary), (result.timeseries if ctx.timeseries else None)
 
 
