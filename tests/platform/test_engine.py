@@ -352,9 +352,9 @@ def test_each_cases_events_are_handled_in_time_order_one_per_wave() -> None:
         waves.append(np.zeros(0, dtype=np.int64))
         return wave(due, end)
 
-    for name in ("_on_dispatch", "_on_arrive", "_on_complete", "_on_audit", "_on_escalate"):
+    handlers = ("_on_dispatch", "_on_arrive", "_on_complete", "_on_audit", "_on_escalate")
+    for name in (*handlers, "_on_withdraw"):
         setattr(eng, name, spy(name))
-    eng._on_withdraw = spy("_on_withdraw")
     eng._wave = spy_wave
     serve = eng.service.run_day
 
