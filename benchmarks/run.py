@@ -90,7 +90,10 @@ def measure(
             g = run_worker("govsim", n, days, seed)
             m = run_worker("mesa", n, mesa_steps(n), seed)
             x = run_worker("numpy", n, days, seed)
-            rows.append({"n": n, "repeat": r, "govsim": g, "mesa": m, "numpy": x})
+            row = {"n": n, "repeat": r, "govsim": g, "mesa": m, "numpy": x}
+            if n < SMALL_SIZE:  # the sizes sweeps run: also as a sweep runs them
+                row["govsim_summary"] = run_worker("govsim_summary", n, days, seed)
+            rows.append(row)
             log(
                 f"n={n:>9,d} repeat {r + 1}/{reps}: govsim {g['seconds']:.2f} s "
                 f"({g['citizen_days'] / g['seconds'] / 1e6:.2f} M citizen-days/s), "
@@ -132,6 +135,11 @@ def summarise(rows: list[dict], days: int) -> dict:
             "model_bytes_per_citizen": _stats(model_bytes),
             "repeats": len(rs),
         }
+        if all("govsim_summary" in r for r in rs):
+            for clock, tag in (("seconds", ""), ("cpu_seconds", "cpu_")):
+                entry[f"{tag}summary_only_seconds"] = _stats(
+                    [r["govsim_summary"][clock] for r in rs]
+                )
         for clock, tag in (("seconds", ""), ("cpu_seconds", "cpu_")):
             g, m, x = _rates(rs, clock)
             entry[f"{tag}seconds"] = _stats([r["govsim"][clock] for r in rs])
@@ -302,6 +310,14 @@ def render(summary: dict, info: dict[str, str], load: tuple[str, str], command: 
         "Peak RSS is the whole interpreter's (imports included); model bytes/citizen subtract "
         "the RSS measured just before the model was built.",
         "",
+        *(
+            f"- Summary-only run at {n:,d} citizens, as a sweep runs it (no daily metrics, no time "
+            f"series; the same summary): {_fmt_plain(p['summary_only_seconds'], 2)} s wall, "
+            f"{_fmt_plain(p['cpu_summary_only_seconds'], 2)} s CPU."
+            for n, p in per.items()
+            if "summary_only_seconds" in p
+        ),
+        "",
         (
             f"Growth exponent of end-to-end time against population (log-log fit over "
             f"{sizes_txt}): **{exp:.3f}** by wall clock, **{cexp:.3f}** by CPU time. Between "
@@ -364,6 +380,16 @@ def render(summary: dict, info: dict[str, str], load: tuple[str, str], command: 
             f"{_mark(s10 < TARGET_10K_SECONDS if full_year else None)} | {c10:.2f} s | "
             f"{_mark(c10 < TARGET_10K_SECONDS if full_year else None)} |"
         )
+        if "summary_only_seconds" in per[10_000]:
+            s10, c10 = (
+                per[10_000][k]["median"]
+                for k in ("summary_only_seconds", "cpu_summary_only_seconds")
+            )
+            L.append(
+                f"| the same, summary-only as in sweeps (not the target's full run) | "
+                f"{s10:.2f} s | {_mark(s10 < TARGET_10K_SECONDS if full_year else None)} | "
+                f"{c10:.2f} s | {_mark(c10 < TARGET_10K_SECONDS if full_year else None)} |"
+            )
     L.append("")
     return "\n".join(L)
 

@@ -42,8 +42,9 @@ def _peak_rss_kb() -> int:
     return int(peak // 1024) if sys.platform == "darwin" else int(peak)
 
 
-def measure_govsim(n: int, days: int, seed: int) -> dict[str, float]:
-    """End-to-end baseline run at ``n`` citizens (see the module docstring)."""
+def measure_govsim(n: int, days: int, seed: int, timeseries: bool = True) -> dict[str, float]:
+    """End-to-end baseline run at ``n`` citizens (see the module docstring); with
+    ``timeseries=False`` a summary-only run, as sweeps run them (no daily metrics)."""
     from benchmarks.scaling import scaled_baseline
     from govsim.model import GovernanceModel
 
@@ -51,12 +52,13 @@ def measure_govsim(n: int, days: int, seed: int) -> dict[str, float]:
     base_rss = _rss_now_kb()
     c0 = time.process_time()
     t0 = time.perf_counter()
-    model = GovernanceModel(scenario=scenario, rng=seed)
+    model = GovernanceModel(scenario=scenario, rng=seed, daily_metrics=timeseries)
     t1 = time.perf_counter()
     for _ in range(days):
         model.step()
     t2 = time.perf_counter()
-    model.timeseries()
+    if timeseries:
+        model.timeseries()
     model.summary()
     t3 = time.perf_counter()
     return {
@@ -109,7 +111,17 @@ def measure_numpy(n: int, days: int, seed: int) -> dict[str, float]:
     return {"seconds": t1 - t0, "cpu_seconds": time.process_time() - c0, "draws": float(n) * days}
 
 
-MEASURES = {"govsim": measure_govsim, "mesa": measure_mesa, "numpy": measure_numpy}
+def measure_govsim_summary(n: int, days: int, seed: int) -> dict[str, float]:
+    """A summary-only run (no daily metrics, no time series), as a sweep runs it."""
+    return measure_govsim(n, days, seed, timeseries=False)
+
+
+MEASURES = {
+    "govsim": measure_govsim,
+    "govsim_summary": measure_govsim_summary,
+    "mesa": measure_mesa,
+    "numpy": measure_numpy,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

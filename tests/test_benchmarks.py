@@ -96,6 +96,7 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert code == 0
     text = out.read_text()
     assert "| 1,000 |" in text and "| 2,000 |" in text
+    assert "- Summary-only run at 1,000 citizens" in text
     assert "mesa" in text and "numpy" in text  # version information
     data = __import__("json").loads(out.with_suffix(".json").read_text())
     runs = data["runs"]
@@ -106,6 +107,7 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
         assert r["govsim"]["peak_rss_kb"] >= r["govsim"]["base_rss_kb"] > 0
         assert r["mesa"]["agent_steps"] == r["n"] * run.mesa_steps(r["n"])
         assert r["numpy"]["draws"] == r["n"] * 5
+        assert r["govsim_summary"]["cases"] == r["govsim"]["cases"]  # the same run, leaner
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
 
@@ -191,6 +193,9 @@ def test_small_populations_are_repeated_more(monkeypatch) -> None:
     per_size = {n: sum(1 for r in rows if r["n"] == n) for n in (1_000, run.SMALL_SIZE)}
     assert per_size == {1_000: 5, run.SMALL_SIZE: 2}
     assert calls.count(("govsim", 1_000)) == calls.count(("mesa", 1_000)) == 5
+    # small sizes are also measured as sweeps run them (summary only); large ones are not
+    assert calls.count(("govsim_summary", 1_000)) == 5
+    assert ("govsim_summary", run.SMALL_SIZE) not in calls
     # never fewer than --repeats
     rows = run.measure([1_000], 5, 4, small_repeats=1, log=lambda s: None)
     assert len(rows) == 4
