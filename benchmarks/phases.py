@@ -16,13 +16,12 @@ this says where); ``line_profiler`` or ``py-spy`` then go inside a phase.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import govsim.model as model_module
-from benchmarks.scaling import scaled_baseline
+from benchmarks.scaling import parse_city_args, scaled_baseline
 from govsim.model import GovernanceModel
 
 
@@ -144,16 +143,11 @@ def report(prof: PhaseProfile, title: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the phase table for one population."""
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.phases",
-        description="Time each phase of the model's day for the baseline scaled to CITIZENS.",
+    a = parse_city_args(
+        "python -m benchmarks.phases",
+        "Time each phase of the model's day for the baseline scaled to CITIZENS.",
+        argv,
     )
-    p.add_argument("citizens", type=int, help="population, e.g. 100000")
-    p.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
-    p.add_argument("--seed", type=int, default=1, help="the scenario's seed (default 1)")
-    a = p.parse_args(argv)
-    if a.citizens < 1 or a.days < 1:
-        p.error("citizens and days must be at least 1")
     title = f"Phases of {a.citizens:,} citizens x {a.days} days (scaled baseline, seed {a.seed})"
     print(report(profile(a.citizens, a.days, a.seed), title), end="")
     return 0

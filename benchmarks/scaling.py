@@ -17,6 +17,7 @@ Every behaviour switch of the baseline is left as it is.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 from govsim.config import load_scenario, scenario_from_dict, scenario_to_dict
@@ -57,23 +58,29 @@ def scaled_baseline(citizens: int, *, days: int = 365, seed: int = 1) -> Scenari
     return scenario_from_dict(data, source=f"scaled_baseline({citizens})")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the scaled baseline as an annotated scenario file (``python -m benchmarks.scaling``)."""
-    import argparse
-
-    from govsim.describe import annotated_yaml
-
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.scaling",
-        description="Print the baseline scenario with CITIZENS residents and a city scaled to them "
-        "(load per unit as in the baseline), as a scenario file for `govsim run`.",
-    )
+def parse_city_args(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``CITIZENS [--days D] [--seed S]`` for the scripts that run a scaled city
+    (exit 2 with a message if citizens or days is below 1)."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("citizens", type=int, help="population, e.g. 1000000")
     p.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
     p.add_argument("--seed", type=int, default=1, help="the scenario's seed (default 1)")
     a = p.parse_args(argv)
     if a.citizens < 1 or a.days < 1:
         p.error("citizens and days must be at least 1")
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the scaled baseline as an annotated scenario file (``python -m benchmarks.scaling``)."""
+    from govsim.describe import annotated_yaml
+
+    a = parse_city_args(
+        "python -m benchmarks.scaling",
+        "Print the baseline scenario with CITIZENS residents and a city scaled to them "
+        "(load per unit as in the baseline), as a scenario file for `govsim run`.",
+        argv,
+    )
     data = scenario_to_dict(scaled_baseline(a.citizens, days=a.days, seed=a.seed))
     data["name"] = f"baseline_{a.citizens}"
     data["description"] = (

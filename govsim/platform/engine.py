@@ -78,6 +78,19 @@ _REDISPATCH_STATES = np.array([True, False, True, False, False, True, False, Fal
 """Recorded states from which a dispatch moves a case to ``dispatched``."""
 
 
+def _earliest_per_case(case: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    """Positions of each case's earliest entry (ties: the first), in case order; ``None`` when no
+    case appears twice."""
+    order = np.lexsort((t, case))
+    in_order = case[order]
+    repeated = in_order[1:] == in_order[:-1]
+    if not repeated.any():
+        return None
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = ~repeated
+    return order[first]
+
+
 class _Events:
     """Pending events as parallel arrays (unordered; the engine selects by time)."""
 
@@ -110,17 +123,8 @@ class _Events:
 
     def extend(self, cols: tuple[np.ndarray, ...]) -> None:
         """Append events given as (t, kind, case, part, unit, ver) arrays."""
-        if len(cols[0]) == 0:
-            return
-        if len(self.t) == 0:
-            self.t, self.kind, self.case, self.part, self.unit, self.ver = cols
-            return
-        self.t = np.concatenate((self.t, cols[0]))
-        self.kind = np.concatenate((self.kind, cols[1]))
-        self.case = np.concatenate((self.case, cols[2]))
-        self.part = np.concatenate((self.part, cols[3]))
-        self.unit = np.concatenate((self.unit, cols[4]))
-        self.ver = np.concatenate((self.ver, cols[5]))
+        self.add(cols)
+        self.merge()
 
     def add(self, cols: tuple[np.ndarray, ...]) -> None:
         """Append events later, at the next :meth:`merge` (cheap when added often, read rarely)."""
@@ -416,14 +420,10 @@ class CaseEngine:
                 due.take(stale)
                 if not len(due):
                     return
-        order = np.lexsort((due.t, due.case))
-        case_sorted = due.case[order]
-        repeated = case_sorted[1:] == case_sorted[:-1]
-        if repeated.any():
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = ~repeated
-            pick = np.zeros(len(order), dtype=bool)
-            pick[order[first]] = True
+        earliest = _earliest_per_case(due.case, due.t)
+        if earliest is not None:
+            pick = np.zeros(len(due), dtype=bool)
+            pick[earliest] = True
             t, kind, case, part, unit, _ = due.take(pick)
         else:  # every case has one due event: the wave takes them all
             t, kind, case, part, unit = due.t, due.kind, due.case, due.part, due.unit
@@ -652,13 +652,13 @@ class CaseEngine:
     def _start(self, case: np.ndarray, unit: np.ndarray, t: np.ndarray) -> None:
         """Work on parts of ``case`` started at ``t`` (a case may appear more than once)."""
         st = self.store
-        if len(case) > 1 and (st.owner_units[case] > 1).any() and len(np.unique(case)) < len(case):
-            # one start per case: its earliest
-            order = np.lexsort((t, case))
-            c_sorted = case[order]
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = c_sorted[1:] != c_sorted[:-1]
-            keep = order[first]
+        # only multi-owner cases can start two parts at once: one start per case, its earliest
+        keep = (
+            _earliest_per_case(case, t)
+            if len(case) > 1 and (st.owner_units[case] > 1).any()
+            else None
+        )
+        if keep is not None:
             case, unit, t = case[keep], unit[keep], t[keep]
         ts = st.t_started[case]
         st.t_started[case] = np.where(np.isnan(ts), t, ts)
