@@ -184,6 +184,13 @@ class GovernanceModel(mesa.Model):
         self.offline_intakes = np.zeros(city.n_communities)
         self.assisted_intakes = np.zeros(city.n_communities)
         self.grassroots = (kinds == COMMUNITY) | (kinds == STREET)
+        # figures of the officials' day that stay the same all run
+        weights = s.assessment.weights
+        self._n_indicators = sum(1 for k in INDICATORS if weights.get(k, 0.0) > 0)
+        self._traces_assessed = weights.get("traces", 0.0) > 0
+        self._deliberation_hours = np.where(
+            kinds == COMMUNITY, s.party.deliberation_hours_per_month / 30.0, 0.0
+        )
         # categories as arrays
         cats = list(s.categories.values())
         self.cat_names = list(s.categories)
@@ -197,6 +204,10 @@ class GovernanceModel(mesa.Model):
         self.cat_deadline = np.array([s.closed_loop.deadline_hours[c.urgency] / 24.0 for c in cats])
         self.cat_owners = [c.owners for c in cats]
         self._age_index = [np.flatnonzero(self.citizens.age_group == g) for g in range(3)]
+        # each age group's multiplier of the category rates (the old have their own)
+        self._age_rate_mult = [np.where(g == 2, self.cat_old_mult, 1.0) for g in range(3)]
+        self._cat_codes = np.arange(len(cats))
+        self._community_units = np.flatnonzero(kinds == COMMUNITY)
         # Mesa agents: views onto the arrays
         Citizen.create_views(self, self.citizens.n)
         for u in np.flatnonzero(kinds == COMMUNITY):
@@ -283,8 +294,7 @@ class GovernanceModel(mesa.Model):
         H = o.hours_per_day
         cap_factor = 1.0 - o.burnout_capacity_loss * self.unit_burnout
         pool = self.staff * H * (1.0 - o.routine_share) * cap_factor
-        n_ind = sum(1 for k in INDICATORS if s.assessment.weights.get(k, 0.0) > 0)
-        traces_assessed = s.assessment.weights.get("traces", 0.0) > 0
+        n_ind, traces_assessed = self._n_indicators, self._traces_assessed
         trace_level = (1.0 if traces_assessed else 0.0) + eng.practices[:, 3]
         per_official = (
             o.reporting_minutes_per_indicator * n_ind + o.trace_minutes * trace_level
@@ -307,7 +317,7 @@ class GovernanceModel(mesa.Model):
             self.offline_intakes * OFFLINE_INTAKE_MINUTES + self.assisted_intakes * ASSIST_MINUTES
         ) / 60.0
         pressure = eng.pressed_today * s.gaming.pressure_minutes / 60.0
-        delib = np.where(comm, s.party.deliberation_hours_per_month / 30.0, 0.0)
+        delib = self._deliberation_hours
         patrol = np.where(
             comm,
             o.patrol_share * s.city.grids_per_community * H * (1.0 - o.routine_share) * cap_factor,
@@ -338,12 +348,11 @@ class GovernanceModel(mesa.Model):
             idx = self._age_index[g]
             if len(idx) == 0:
                 continue
-            mult = np.where(g == 2, self.cat_old_mult, 1.0)
-            counts = rng.poisson(self.cat_rate * mult * len(idx))
+            counts = rng.poisson(self.cat_rate * self._age_rate_mult[g] * len(idx))
             tot = int(counts.sum())
             if tot:
                 who.append(idx[rng.integers(0, len(idx), tot)])
-                cat.append(np.repeat(np.arange(len(counts)), counts))
+                cat.append(np.repeat(self._cat_codes, counts))
         if not who:  # no new problem today (repeat complaints may still be due: same keys)
             none = np.zeros(0, np.int64)
             return {
@@ -401,8 +410,7 @@ class GovernanceModel(mesa.Model):
         # patrol discovery of silent, non-consultation problems (主动发现)
         silent = np.flatnonzero(~voiced & ~self.cat_consult[cat])
         if len(silent) and self.time_budget is not None:
-            comm_units = np.flatnonzero(self.city.unit_kind == COMMUNITY)
-            patrol_h = self.time_budget.patrol[comm_units]
+            patrol_h = self.time_budget.patrol[self._community_units]
             lam = patrol_h * s.officials.patrol_discovery_per_hour
             comm = c.community[who[silent]]
             order = rng.permutation(len(silent))
@@ -578,8 +586,11 @@ class GovernanceModel(mesa.Model):
         # being pressed for a rating or to withdraw costs trust on top of the outcome itself
         hurt = who[pressed | withdrawn]
         if len(hurt):
-            np.subtract.at(self.citizens.trust, hurt, beh.pressure_trust_cost)
-            np.clip(self.citizens.trust, 0.0, 1.0, out=self.citizens.trust)
+            trust = self.citizens.trust
+            np.subtract.at(trust, hurt, beh.pressure_trust_cost)
+            # the cost can push only the hurt below 0 (every other update is a convex step toward
+            # a value in [0,1]), so clip them alone rather than the whole population every day
+            trust[hurt] = np.clip(trust[hurt], 0.0, 1.0)
         # repeat complaints: closed unsolved (or withdrawn) and not a consultation
         unsolved = ~solved & ~st.consultation[closed]
         p_refile = beh.refile_propensity * self.citizens.efficacy[who]

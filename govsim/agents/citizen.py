@@ -222,7 +222,8 @@ def learn_from_outcomes(
     """
     if len(who) == 0:
         return
-    if len(np.unique(who)) == len(who):
+    # a set of a few dozen ids is far cheaper than np.unique (a sort and several arrays)
+    if len(set(who.tolist())) == len(who):
         c.trust[who] += beh.trust_learning_rate * (outcome - c.trust[who])
         c.efficacy[who] += beh.efficacy_learning_rate * (outcome - c.efficacy[who])
     else:
