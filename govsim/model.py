@@ -595,11 +595,11 @@ class GovernanceModel(mesa.Model):
         unsolved = ~solved & ~st.consultation[closed]
         p_refile = beh.refile_propensity * self.citizens.efficacy[who]
         refile = unsolved & (rng.random(len(closed)) < p_refile)
-        for case, tc in zip(
-            closed[refile].tolist(), st.t_closed[closed[refile]].tolist(), strict=True
-        ):
-            t_new = tc + 1.0 + float(rng.exponential(2.0))
-            self._refiles.setdefault(int(t_new), []).append((t_new, case))
+        again = closed[refile]
+        # one draw per repeat complaint, in the same order and stream as a scalar draw each
+        t_new = (st.t_closed[again] + 1.0 + rng.exponential(2.0, len(again))).tolist()
+        for case, t in zip(again.tolist(), t_new, strict=True):
+            self._refiles.setdefault(int(t), []).append((t, case))
 
     def _assess(self, now: float) -> None:
         s, st, eng, city = self.config, self.cases, self.engine, self.city

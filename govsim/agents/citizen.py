@@ -217,19 +217,27 @@ def learn_from_outcomes(
 ) -> None:
     """Update trust and efficacy of citizens ``who`` toward their outcomes (in place).
 
-    Repeated ids are applied one after another in order (``np.add.at`` semantics is not needed
-    because each update is a convex step; duplicates are rare and applied sequentially).
+    A citizen listed more than once learns from each outcome in turn, in the order given: the
+    updates run in rounds, the first occurrence of every citizen, then the second, and so on, so
+    each citizen's steps are exactly those of a one-by-one loop. (At a million citizens two of a
+    day's few thousand closures nearly always share a citizen.)
     """
     if len(who) == 0:
         return
     # a set of a few dozen ids is far cheaper than np.unique (a sort and several arrays)
     if len(set(who.tolist())) == len(who):
-        c.trust[who] += beh.trust_learning_rate * (outcome - c.trust[who])
-        c.efficacy[who] += beh.efficacy_learning_rate * (outcome - c.efficacy[who])
+        rounds = [slice(None)]
     else:
-        for i, o in zip(who.tolist(), outcome.tolist(), strict=True):
-            c.trust[i] += beh.trust_learning_rate * (o - c.trust[i])
-            c.efficacy[i] += beh.efficacy_learning_rate * (o - c.efficacy[i])
+        by_id = np.argsort(who, kind="stable")
+        ids = who[by_id]
+        first = np.searchsorted(ids, ids, side="left")
+        occurrence = np.empty(len(who), dtype=np.int64)
+        occurrence[by_id] = np.arange(len(who)) - first
+        rounds = [occurrence == r for r in range(int(occurrence.max()) + 1)]
+    for sel in rounds:
+        w, o = who[sel], outcome[sel]
+        c.trust[w] += beh.trust_learning_rate * (o - c.trust[w])
+        c.efficacy[w] += beh.efficacy_learning_rate * (o - c.efficacy[w])
 
 
 _NO_EMPTY_ROWS: dict[int, tuple[weakref.ref, bool]] = {}

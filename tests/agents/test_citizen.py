@@ -231,6 +231,22 @@ def test_repeated_experiences_apply_one_after_another() -> None:
     assert c.trust[1] == pytest.approx(t0[1] + r * (1 - t0[1]))
 
 
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 60), n=st.integers(1, 12))
+@settings(max_examples=200, deadline=None)
+def test_learning_equals_a_one_by_one_loop_bit_for_bit(seed: int, k: int, n: int) -> None:
+    """Repeated citizens (as at a million citizens, where a day's closures nearly always repeat
+    someone) learn from each outcome in the order given, exactly as one update at a time."""
+    c = _arrays(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    who, out = rng.integers(0, n, k), rng.random(k)
+    trust, eff = c.trust.copy(), c.efficacy.copy()
+    for i, o in zip(who.tolist(), out.tolist(), strict=True):
+        trust[i] += BEH.trust_learning_rate * (o - trust[i])
+        eff[i] += BEH.efficacy_learning_rate * (o - eff[i])
+    learn_from_outcomes(c, who, out, BEH)
+    assert np.array_equal(c.trust, trust) and np.array_equal(c.efficacy, eff)
+
+
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 40))
 @settings(max_examples=100, deadline=None)
 def test_learning_keeps_attitudes_in_unit_interval(seed: int, k: int) -> None:
