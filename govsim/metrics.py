@@ -317,6 +317,10 @@ def ledger_metrics(L: Ledger, lo: int, hi: int) -> dict[str, float]:
     return out
 
 
+_FLAG_BITS = np.array([[f & 1, (f >> 1) & 1, (f >> 2) & 1] for f in range(8)])
+"""Which of the three equity flags (solved, closed, truly satisfied) each flag code carries."""
+
+
 def equity_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]:
     """Real resolution and satisfaction by literacy quartile and age group, and the gaps."""
     sl = slice(lo, hi)
@@ -329,17 +333,21 @@ def equity_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]
         solved_problem = nc & (v.repeat_of < 0) & v.problem_solved
     else:
         solved_problem = nc & v.solved
-    solved_q = np.bincount(v.quartile[solved_problem & (v.quartile >= 0)], minlength=4)
+    # one count over (quartile + 1, age group + 1, flags); a case without a citizen has quartile
+    # and age group -1, which land in row and column 0; flags = solved + 2 closed + 4 satisfied
+    key = (v.quartile.astype(np.intp) + 1) * 4 + (v.age_group + 1)
+    key *= 8
+    key += solved_problem
+    key += closed * 2
+    key += (closed & v.true_satisfied) * 4
+    counts = np.bincount(key, minlength=5 * 4 * 8).reshape(5, 4, 8)
+    solved_q, cq, sq = (counts[1:].sum(axis=1) @ _FLAG_BITS).T
+    solved_g, cg, sg = (counts[:, 1:].sum(axis=0) @ _FLAG_BITS).T
     pq = L.problems_nc_q[sl].sum(0)
-    cq = np.bincount(v.quartile[closed & (v.quartile >= 0)], minlength=4)
-    sq = np.bincount(v.quartile[closed & v.true_satisfied & (v.quartile >= 0)], minlength=4)
     for q in range(4):
         out[f"real_resolution_q{q + 1}"] = _ratio(solved_q[q], pq[q])
         out[f"satisfaction_q{q + 1}"] = _ratio(sq[q], cq[q])
-    solved_g = np.bincount(v.age_group[solved_problem & (v.age_group >= 0)], minlength=3)
     pg = L.problems_nc_g[sl].sum(0)
-    cg = np.bincount(v.age_group[closed & (v.age_group >= 0)], minlength=3)
-    sg = np.bincount(v.age_group[closed & v.true_satisfied & (v.age_group >= 0)], minlength=3)
     for g, name in enumerate(AGE_GROUPS):
         out[f"real_resolution_{name}"] = _ratio(solved_g[g], pg[g])
         out[f"satisfaction_{name}"] = _ratio(sg[g], cg[g])
