@@ -207,9 +207,10 @@ def mean_of(a: np.ndarray) -> float:
 
 
 def _share(mask: np.ndarray, den: np.ndarray | None = None) -> float:
+    # np.count_nonzero: the same integer counts as bool .sum(), without a conversion to ints
     if den is None:
-        return _ratio(mask.sum(), mask.size)
-    return _ratio((mask & den).sum(), den.sum())
+        return _ratio(np.count_nonzero(mask), mask.size)
+    return _ratio(np.count_nonzero(mask & den), np.count_nonzero(den))
 
 
 def intake_metrics(v: CaseView) -> dict[str, float]:
