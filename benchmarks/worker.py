@@ -6,6 +6,7 @@ measurement alone and nothing is warmed up by an earlier one)::
     python -m benchmarks.worker govsim N DAYS SEED
     python -m benchmarks.worker mesa N STEPS SEED
     python -m benchmarks.worker numpy N DAYS SEED
+    python -m benchmarks.worker sweep N DAYS SEED [RUNS]
 
 * ``govsim``: the baseline scenario scaled to ``N`` citizens (:func:`benchmarks.scaling.
   scaled_baseline`), end to end as :func:`govsim.runner.simulate` does it: build the model, step
@@ -14,6 +15,10 @@ measurement alone and nothing is warmed up by an earlier one)::
   activated with ``model.agents.shuffle_do("step")`` ``STEPS`` times.
 * ``numpy``: the practical limit: one vectorised NumPy random draw per citizen per day,
   ``rng.random(N)`` ``DAYS`` times.
+* ``sweep``: runs as a sensitivity sweep makes them: ``RUNS`` (default 32) runs of a Sobol design
+  over the six platform levers of ``experiments/sweeps/platform_sobol.yaml``, on the scaled city of
+  ``N`` citizens, planned and executed by :mod:`govsim.experiment` with a local process pool of one
+  worker per usable core. CPU time counts every process (the workers' imports included).
 """
 
 from __future__ import annotations
@@ -116,25 +121,94 @@ def measure_govsim_summary(n: int, days: int, seed: int) -> dict[str, float]:
     return measure_govsim(n, days, seed, timeseries=False)
 
 
+SWEEP_EXPERIMENT = "experiments/sweeps/platform_sobol.yaml"
+"""The sweep whose levers (and outputs) the ``sweep`` measurement uses."""
+SWEEP_RUNS = 32
+
+
+def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[str, float]:
+    """``runs`` runs of a Sobol sweep at ``n`` citizens, end to end (see the module docstring)."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from benchmarks.scaling import scaled_baseline
+    from govsim.config import scenario_from_dict, scenario_to_dict
+    from govsim.describe import annotated_yaml
+    from govsim.experiment.cluster import default_workers
+    from govsim.experiment.execute import execute
+    from govsim.experiment.plan import plan
+    from govsim.experiment.spec import load_experiment
+
+    root = Path(__file__).resolve().parents[1]
+    spec = yaml.safe_load((root / SWEEP_EXPERIMENT).read_text(encoding="utf-8"))
+    k = len(spec["parameters"])
+    points, rest = divmod(runs, k + 2)  # a Sobol design without second order: n (k + 2) runs
+    if rest or points < 1 or points & (points - 1):
+        raise ValueError(f"sweep runs: expected {k + 2} x a power of 2 (8, 16, ...), got {runs}")
+    workers = default_workers()
+    with tempfile.TemporaryDirectory(prefix="govsim-bench-sweep-") as tmp:
+        city = scenario_to_dict(scaled_baseline(n, days=days, seed=seed))
+        city["name"] = f"baseline_{n}"
+        (Path(tmp) / "city.yaml").write_text(
+            annotated_yaml(scenario_from_dict(city, source="benchmarks.worker")), encoding="utf-8"
+        )
+        for key in ("set", "slurm", "cluster"):
+            spec.pop(key, None)
+        spec.update(
+            name="bench_sweep",
+            scenario="city.yaml",
+            design={"method": "sobol", "n": points, "second_order": False},
+            replicates=1,
+            days=days,
+            root_seed=seed,
+        )
+        (Path(tmp) / "sweep.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+        c0, kids0 = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        plan(load_experiment(Path(tmp) / "sweep.yaml"), Path(tmp) / "plan")
+        t1 = time.perf_counter()
+        done = execute(Path(tmp) / "plan", executor="processes", workers=workers, progress=False)
+        t2 = time.perf_counter()
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = time.process_time() - c0
+        cpu += (kids.ru_utime - kids0.ru_utime) + (kids.ru_stime - kids0.ru_stime)
+    if done.ok != runs:
+        raise RuntimeError(f"sweep: {done.ok} of {runs} runs completed ({done.failed} failed)")
+    return {
+        "seconds": t2 - t0,
+        "cpu_seconds": cpu,
+        "plan_seconds": t1 - t0,
+        "execute_seconds": t2 - t1,
+        "runs": float(runs),
+        "workers": float(workers),
+        "citizen_days": float(n) * days * runs,
+    }
+
+
 MEASURES = {
     "govsim": measure_govsim,
     "govsim_summary": measure_govsim_summary,
     "mesa": measure_mesa,
     "numpy": measure_numpy,
+    "sweep": measure_sweep,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``KIND N COUNT SEED``; prints the measurement as JSON."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 4 or args[0] not in MEASURES:
+    extra = 1 if args and args[0] == "sweep" else 0  # a sweep may name its number of runs
+    if not 4 <= len(args) <= 4 + extra or args[0] not in MEASURES:
         print(
-            f"usage: python -m benchmarks.worker {{{'|'.join(MEASURES)}}} N COUNT SEED",
+            f"usage: python -m benchmarks.worker {{{'|'.join(MEASURES)}}} N COUNT SEED "
+            "(sweep: N DAYS SEED [RUNS])",
             file=sys.stderr,
         )
         return 2
     kind, n, count, seed = args[0], int(args[1]), int(args[2]), int(args[3])
-    out = MEASURES[kind](n, count, seed)
+    out = MEASURES[kind](n, count, seed, *(int(a) for a in args[4:]))
     print(json.dumps({"kind": kind, "n": n, "count": count, "seed": seed, **out}))
     return 0
 

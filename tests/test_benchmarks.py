@@ -52,9 +52,9 @@ def test_the_baseline_size_is_the_baseline() -> None:
     assert s.departments == base.departments
 
 
-def _fake_rows() -> list[dict]:
+def _fake_rows(sizes: tuple[tuple[int, float], ...] = ((1000, 1.0), (4000, 4.0))) -> list[dict]:
     rows = []
-    for n, secs in ((1000, 1.0), (4000, 4.0)):
+    for n, secs in sizes:
         for r in range(3):
             g = {
                 "seconds": secs * (1 + 0.1 * r),
@@ -108,6 +108,11 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
         assert r["mesa"]["agent_steps"] == r["n"] * run.mesa_steps(r["n"])
         assert r["numpy"]["draws"] == r["n"] * 5
         assert r["govsim_summary"]["cases"] == r["govsim"]["cases"]  # the same run, leaner
+    # the sweep measurement: 8 runs (quick) at the smallest size, through govsim.experiment
+    sweep = data["sweep"]
+    assert sweep["n"] == 1000 and sweep["runs"] == 8 and sweep["citizen_days"] == 1000 * 5 * 8
+    assert sweep["cpu_seconds"] > 0 and sweep["workers"] >= 1
+    assert "## Sweeps" in text and "8 runs of a Sobol design" in text
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
 
@@ -116,6 +121,30 @@ def test_bad_sizes_are_refused_with_exit_code_2(capsys: pytest.CaptureFixture[st
         run.main(["--sizes", "ten"])
     assert e.value.code == 2
     assert "--sizes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("runs", ["12", "24", "-8"])
+def test_a_sweep_that_is_no_sobol_design_is_refused(runs: str, capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        run.main(["--quick", "--sweep-runs", runs])
+    assert e.value.code == 2
+    assert "--sweep-runs" in capsys.readouterr().err
+
+
+def test_the_sweep_section_and_target_row_from_known_numbers() -> None:
+    s = run.summarise(_fake_rows(), days=365)
+    sweep = {"n": 10_000, "runs": 32.0, "workers": 2.0, "seconds": 20.0, "plan_seconds": 1.0}
+    sweep["cpu_seconds"] = 32 * 1.25
+    text = run.render(s, {}, ("0", "0"), "python -m benchmarks.run", sweep)
+    assert "**1.25 core-seconds a run**" in text
+    assert f"about {1.25 * 1e5 / 86400:.1f} core-days" in text
+    assert "| the same, per run of a real sweep" not in text  # no 10k row in these sizes
+    assert "## Sweeps" not in run.render(s, {}, ("0", "0"), "python -m benchmarks.run")
+    s10 = run.summarise(_fake_rows(((10_000, 1.2), (40_000, 4.0))), days=365)
+    text = run.render(s10, {}, ("0", "0"), "python -m benchmarks.run", sweep)
+    assert (
+        "| the same, per run of a real sweep (all processes, imports included) | | | 1.25" in text
+    )
 
 
 def test_check_identical_sees_any_difference_and_ignores_nan_equal() -> None:
