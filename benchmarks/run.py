@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.worker import SWEEP_EXPERIMENT
+from benchmarks.worker import SWEEP_EXPERIMENT, sweep_design_points
 from govsim.outputs import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--sweep-runs",
         type=int,
-        help=f"runs of the sweep measurement, a multiple of 8 by a power of 2; 0 skips it "
+        help=f"runs of the sweep measurement: (levers + 2) x a power of 2; 0 skips it "
         f"(default {SWEEP_RUNS}; {QUICK_SWEEP_RUNS} with --quick)",
     )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
@@ -510,9 +510,11 @@ def main(argv: list[str] | None = None) -> int:
     sweep_runs = a.sweep_runs
     if sweep_runs is None:
         sweep_runs = QUICK_SWEEP_RUNS if a.quick else SWEEP_RUNS
-    points, rest = divmod(sweep_runs, 8)
-    if sweep_runs < 0 or rest or (points & (points - 1)):
-        p.error(f"--sweep-runs: expected 0 or 8 x a power of 2 (8, 16, 32, ...), got {sweep_runs}")
+    if sweep_runs:
+        try:
+            sweep_design_points(sweep_runs)
+        except ValueError as e:
+            p.error(f"--sweep-runs: {e} (or 0 to skip the sweep)")
     info = machine_info()  # the code measured is the code at the start
     load0 = f"{os.getloadavg()[0]:.2f}"
     rows = measure(sizes, days, repeats, a.seed, small_repeats=small)

@@ -126,6 +126,31 @@ SWEEP_EXPERIMENT = "experiments/sweeps/platform_sobol.yaml"
 SWEEP_RUNS = 32
 
 
+def _sweep_spec() -> dict:
+    """The experiment file of :data:`SWEEP_EXPERIMENT`, as plain data."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    return yaml.safe_load((root / SWEEP_EXPERIMENT).read_text(encoding="utf-8"))
+
+
+def sweep_design_points(runs: int) -> int:
+    """Sobol base points giving ``runs`` runs (``points x (levers + 2)``, a power of 2 points).
+
+    Raises:
+        ValueError: if no such design has ``runs`` runs.
+    """
+    k = len(_sweep_spec()["parameters"])
+    points, rest = divmod(runs, k + 2)  # a Sobol design without second order: n (k + 2) runs
+    if runs < 0 or rest or points < 1 or points & (points - 1):
+        raise ValueError(
+            f"expected {k + 2} x a power of 2 ({k + 2}, {2 * (k + 2)}, ...), got {runs}"
+        )
+    return points
+
+
 def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[str, float]:
     """``runs`` runs of a Sobol sweep at ``n`` citizens, end to end (see the module docstring)."""
     import tempfile
@@ -141,12 +166,8 @@ def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[
     from govsim.experiment.plan import plan
     from govsim.experiment.spec import load_experiment
 
-    root = Path(__file__).resolve().parents[1]
-    spec = yaml.safe_load((root / SWEEP_EXPERIMENT).read_text(encoding="utf-8"))
-    k = len(spec["parameters"])
-    points, rest = divmod(runs, k + 2)  # a Sobol design without second order: n (k + 2) runs
-    if rest or points < 1 or points & (points - 1):
-        raise ValueError(f"sweep runs: expected {k + 2} x a power of 2 (8, 16, ...), got {runs}")
+    points = sweep_design_points(runs)
+    spec = _sweep_spec()
     workers = default_workers()
     with tempfile.TemporaryDirectory(prefix="govsim-bench-sweep-") as tmp:
         city = scenario_to_dict(scaled_baseline(n, days=days, seed=seed))
@@ -197,7 +218,8 @@ MEASURES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``KIND N COUNT SEED``; prints the measurement as JSON."""
+    """Command line: ``KIND N COUNT SEED`` (``sweep N DAYS SEED [RUNS]``); prints the measurement
+    as JSON."""
     args = sys.argv[1:] if argv is None else argv
     extra = 1 if args and args[0] == "sweep" else 0  # a sweep may name its number of runs
     if not 4 <= len(args) <= 4 + extra or args[0] not in MEASURES:
@@ -208,6 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     kind, n, count, seed = args[0], int(args[1]), int(args[2]), int(args[3])
+    if kind == "sweep" and len(args) > 4:
+        try:
+            sweep_design_points(int(args[4]))
+        except ValueError as e:
+            print(f"benchmarks.worker sweep: RUNS: {e}", file=sys.stderr)
+            return 2
     out = MEASURES[kind](n, count, seed, *(int(a) for a in args[4:]))
     print(json.dumps({"kind": kind, "n": n, "count": count, "seed": seed, **out}))
     return 0
