@@ -136,13 +136,14 @@ def _sweep_spec() -> dict:
     return yaml.safe_load((root / SWEEP_EXPERIMENT).read_text(encoding="utf-8"))
 
 
-def sweep_design_points(runs: int) -> int:
-    """Sobol base points giving ``runs`` runs (``points x (levers + 2)``, a power of 2 points).
+def sweep_design_points(runs: int, spec: dict | None = None) -> int:
+    """Sobol base points giving ``runs`` runs (``points x (levers + 2)``, a power of 2 points) of
+    the experiment ``spec`` (default: :data:`SWEEP_EXPERIMENT`'s).
 
     Raises:
         ValueError: if no such design has ``runs`` runs.
     """
-    k = len(_sweep_spec()["parameters"])
+    k = len((spec or _sweep_spec())["parameters"])
     points, rest = divmod(runs, k + 2)  # a Sobol design without second order: n (k + 2) runs
     if runs < 0 or rest or points < 1 or points & (points - 1):
         raise ValueError(
@@ -166,8 +167,8 @@ def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[
     from govsim.experiment.plan import plan
     from govsim.experiment.spec import load_experiment
 
-    points = sweep_design_points(runs)
     spec = _sweep_spec()
+    points = sweep_design_points(runs, spec)
     workers = default_workers()
     with tempfile.TemporaryDirectory(prefix="govsim-bench-sweep-") as tmp:
         city = scenario_to_dict(scaled_baseline(n, days=days, seed=seed))

@@ -196,13 +196,9 @@ class CaseStore:
         self.state_counts[ACCEPTED] += k
         return ids
 
-    def mark_solved(self, case: int) -> None:
-        """Record that ``case`` really solved its problem (once per problem, see ``problem``)."""
-        self.solved[case] = True
-        self.problem_solved[self.problem[case]] = True
-
     def mark_solved_many(self, cases: np.ndarray) -> None:
-        """Vectorised :meth:`mark_solved`."""
+        """Record that each of ``cases`` really solved its problem (once per problem, see
+        ``problem``)."""
         self.solved[cases] = True
         self.problem_solved[self.problem[cases]] = True
 
