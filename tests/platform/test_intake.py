@@ -137,3 +137,19 @@ def test_erlang_a_without_patience_is_erlang_b(c: int, a: float) -> None:
     _, p_abandon, _ = erlang_a(a * mu, mu, c, 1e7)
     terms = np.array([a**k / math.factorial(k) for k in range(c + 1)])
     assert p_abandon == pytest.approx(terms[-1] / terms.sum(), rel=1e-4)
+
+
+def test_a_remembered_day_is_the_day_computed_afresh() -> None:
+    """hotline_day is memoised (a run meets the same call count again and again): the remembered
+    answer must be exactly the one the function computes, for every argument that differs."""
+    args = [
+        (120, OPS, MU, STD_S, PATIENCE),
+        (121, OPS, MU, STD_S, PATIENCE),
+        (120, OPS + 1, MU, STD_S, PATIENCE),
+        (120, OPS, MU, STD_S, 2.0),
+    ]
+    fresh = [hotline_day.__wrapped__(*a) for a in args]
+    for a, f in zip(args, fresh, strict=True):
+        assert hotline_day(*a) == f
+        assert hotline_day(*a) == f  # the second call is answered from memory
+    assert len(set(fresh)) == len(fresh)  # each argument changed the answer
