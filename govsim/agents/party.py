@@ -13,7 +13,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from govsim.cases import CLOSED_STATES
+from govsim.cases import IS_FINISHED
 
 
 class PartyOrganisation(mesa.Agent):
@@ -44,7 +44,7 @@ def summon_stalled_cases(model, t: float) -> int:
         return 0
     idx = np.arange(lo, hi)
     st = store.state[lo:hi]
-    open_ = ~np.isin(st, CLOSED_STATES) & ~store.consultation[lo:hi] & ~store.summoned[lo:hi]
+    open_ = ~IS_FINISHED[st] & ~store.consultation[lo:hi] & ~store.summoned[lo:hi]
     age = t - store.t_created[lo:hi]
     # only cases already filed by time t (today's later filings wait for tomorrow's summons)
     eligible = open_ & (age >= 0) & ((store.owner_units[lo:hi] > 1) | (age > d.summon_after_days))

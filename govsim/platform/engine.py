@@ -46,9 +46,9 @@ import numpy as np
 
 from govsim.cases import (
     CLOSED,
-    CLOSED_STATES,
     DISPATCHED,
     IN_PROGRESS,
+    IS_FINISHED,
     REOPENED,
     RETURNED,
     VERIFIED,
@@ -742,7 +742,7 @@ class CaseEngine:
 
     def _on_withdraw(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
-        live = ~np.isin(st.state[case], CLOSED_STATES)
+        live = ~IS_FINISHED[st.state[case]]
         t, case, unit = t[live], case[live], unit[live]
         if not len(case):
             return
