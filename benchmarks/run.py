@@ -12,6 +12,12 @@ fresh interpreter (:mod:`benchmarks.worker`), so they share the machine's state 
    agent-steps/s;
 3. the practical limit: one vectorised NumPy draw per citizen per day, in draws/s.
 
+Before them, the fixed cost: govsim at :data:`FIXED_COST_SIZE` citizens (1,000), a population so
+small that its run is nearly all the work a day costs whatever the population (the engine's and
+metrics' per-call overhead). Subtracting its time from each size's leaves the cost of the other
+``N - 1,000`` citizens; the exponent of that against ``N - 1,000`` says whether the per-citizen work
+is linear (exactly 1 for time ``fixed + a * N``, whatever the fixed part).
+
 Then, once, a sweep as researchers run them (``benchmarks.worker sweep``): a 32-run Sobol design
 over the platform levers at 10k citizens (the smallest size measured, if not 10k), planned and
 executed with a local process pool, in core-seconds per run over all processes.
@@ -54,6 +60,8 @@ TARGET_1M_SECONDS = 60.0
 TARGET_1M_RSS_GB = 4.0
 TARGET_EXPONENT = (0.9, 1.1)
 TARGET_10K_SECONDS = 1.5
+FIXED_COST_SIZE = 1_000
+"""Citizens of the fixed-cost run (skipped when not below the smallest size measured)."""
 SWEEP_SIZE = 10_000
 """Citizens of the sweep measurement (the smallest size measured if this one is not)."""
 SWEEP_RUNS = 32
@@ -114,6 +122,22 @@ def measure(
     return rows
 
 
+def measure_fixed_cost(
+    n: int,
+    days: int,
+    repeats: int,
+    seed: int = 1,
+    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+) -> list[dict]:
+    """``repeats`` end-to-end govsim runs at ``n`` citizens (the fixed-cost anchor)."""
+    out = []
+    for r in range(repeats):
+        g = run_worker("govsim", n, days, seed)
+        out.append(g)
+        log(f"fixed cost: n={n:,d} repeat {r + 1}/{repeats}: govsim {g['seconds']:.2f} s")
+    return out
+
+
 def measure_sweep(
     n: int,
     days: int,
@@ -142,8 +166,11 @@ def _rates(rs: list[dict], clock: str) -> tuple[list[float], list[float], list[f
     return g, m, x
 
 
-def summarise(rows: list[dict], days: int) -> dict:
-    """Per-size statistics, paired ratios and the growth exponent (wall clock and CPU time)."""
+def summarise(rows: list[dict], days: int, fixed: dict | None = None) -> dict:
+    """Per-size statistics, paired ratios and the growth exponent (wall clock and CPU time); with
+    ``fixed`` (``{"n": citizens, "runs": [govsim measurements]}`` at a small population) also the
+    fixed cost, its share of each size's time, and the exponent of what is left (see the module
+    docstring)."""
     sizes = sorted({r["n"] for r in rows})
     per: dict[int, dict] = {}
     for n in sizes:
@@ -190,6 +217,25 @@ def summarise(rows: list[dict], days: int) -> dict:
             ]
         out[f"{tag}exponent"] = exponent
         out[f"{tag}local_exponents"] = local
+    if fixed and fixed["runs"]:
+        out["fixed_cost"] = _fixed_cost(fixed, sizes, per)
+    return out
+
+
+def _fixed_cost(fixed: dict, sizes: list[int], per: dict[int, dict]) -> dict:
+    """The fixed-cost anchor's statistics, each size's fixed share and the exponent of the rest."""
+    out: dict = {"n": int(fixed["n"]), "repeats": len(fixed["runs"])}
+    for clock, tag in (("seconds", ""), ("cpu_seconds", "cpu_")):
+        f = _stats([g[clock] for g in fixed["runs"]])
+        t = [per[n][f"{tag}seconds"]["median"] for n in sizes]
+        rest = [x - f["median"] for x in t]
+        out[f"{tag}seconds"] = f
+        out[f"{tag}share"] = {n: f["median"] / x for n, x in zip(sizes, t, strict=True)}
+        ok = len(sizes) >= 2 and min(rest) > 0 and min(sizes) > fixed["n"]
+        extra = np.array(sizes, dtype=float) - fixed["n"]  # the citizens beyond the anchor's
+        out[f"{tag}rest_exponent"] = (
+            float(np.polyfit(np.log(extra), np.log(rest), 1)[0]) if ok else float("nan")
+        )
     return out
 
 
@@ -370,6 +416,7 @@ def render(
             else "Growth exponent: needs two sizes or more."
         ),
         "",
+        *_fixed_cost_lines(summary, days),
         *_sweep_section(sweep, days),
         "## Targets",
         "",
@@ -406,6 +453,15 @@ def render(
         f"| growth exponent in [{lo}, {hi}] | {exp:.3f} | {_mark(lo <= exp <= hi) if fin else 'n/a'} "
         f"| {cexp:.3f} | {_mark(lo <= cexp <= hi) if fin else 'n/a'} |"
     )
+    fc = summary.get("fixed_cost")
+    if fc is not None:
+        b, cb = fc["rest_exponent"], fc["cpu_rest_exponent"]
+        fin = math.isfinite(b) and math.isfinite(cb)
+        L.append(
+            f"| the same, of the time less the fixed cost (a diagnostic, not the target) | "
+            f"{b:.3f} | {_mark(lo <= b <= hi) if fin else 'n/a'} | {cb:.3f} | "
+            f"{_mark(lo <= cb <= hi) if fin else 'n/a'} |"
+        )
     if 10_000 in per:
         s10, c10 = (per[10_000][k]["median"] for k in ("seconds", "cpu_seconds"))
         L.append(
@@ -431,6 +487,40 @@ def render(
             )
     L.append("")
     return "\n".join(L)
+
+
+def _f3(x: float) -> str:
+    return f"{x:.3f}" if math.isfinite(x) else "n/a"
+
+
+def _growth_words(b: float) -> str:
+    lo, hi = TARGET_EXPONENT
+    if not math.isfinite(b):
+        return "not measurable here (a size's time is not above the fixed cost)"
+    if b < lo:
+        return "slower than in proportion to the population"
+    return "in proportion to the population" if b <= hi else "faster than the population"
+
+
+def _fixed_cost_lines(summary: dict, days: int) -> list[str]:
+    """The report's paragraph on the fixed cost (none without the anchor)."""
+    fc = summary.get("fixed_cost")
+    if fc is None:
+        return []
+    shares = ", ".join(f"{100 * fc['share'][n]:.0f}% of the {n:,d} run" for n in summary["sizes"])
+    b, cb = fc["rest_exponent"], fc["cpu_rest_exponent"]
+    return [
+        f"Fixed cost: a {days}-day run of {fc['n']:,d} citizens takes "
+        f"{_fmt_plain(fc['seconds'], 2)} s wall, {_fmt_plain(fc['cpu_seconds'], 2)} s CPU "
+        f"(median of {fc['repeats']}), nearly all of it work a day costs whatever the population "
+        f"(the engine's, intake's and metrics' per-call overhead). By wall clock that is {shares}. "
+        f"What the other citizens add (a size's time less this one's) grows with exponent "
+        f"**{_f3(b)}** by wall clock, **{_f3(cb)}** by CPU time against their number (log-log fit "
+        f"over the same sizes; 1 for time proportional to them): {_growth_words(b)}. The "
+        "exponent of the whole time is below 1 by as much as the fixed cost weighs at the "
+        "small sizes.",
+        "",
+    ]
 
 
 def _sweep_section(sweep: dict | None, days: int) -> list[str]:
@@ -490,6 +580,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"runs of the sweep measurement: (levers + 2) x a power of 2; 0 skips it "
         f"(default {SWEEP_RUNS}; {QUICK_SWEEP_RUNS} with --quick)",
     )
+    p.add_argument(
+        "--fixed-cost-size",
+        type=int,
+        help=f"citizens of the fixed-cost run, below the smallest size; 0 skips it "
+        f"(default {FIXED_COST_SIZE:,}, skipped if not below the smallest size)",
+    )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument(
         "--out",
@@ -515,8 +611,19 @@ def main(argv: list[str] | None = None) -> int:
             sweep_design_points(sweep_runs)
         except ValueError as e:
             p.error(f"--sweep-runs: {e} (or 0 to skip the sweep)")
+    fixed_n = a.fixed_cost_size
+    if fixed_n is None:
+        fixed_n = FIXED_COST_SIZE if min(sizes) > FIXED_COST_SIZE else 0
+    elif fixed_n < 0 or (fixed_n and fixed_n >= min(sizes)):
+        p.error(
+            f"--fixed-cost-size: expected 0 or a population below the smallest size "
+            f"({min(sizes):,}), got {fixed_n:,}"
+        )
     info = machine_info()  # the code measured is the code at the start
     load0 = f"{os.getloadavg()[0]:.2f}"
+    fixed = None
+    if fixed_n:
+        fixed = {"n": fixed_n, "runs": measure_fixed_cost(fixed_n, days, small, a.seed)}
     rows = measure(sizes, days, repeats, a.seed, small_repeats=small)
     sweep = None
     if sweep_runs:
@@ -526,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     commit_after = _git_commit()
     if commit_after != info["git commit"]:
         info["git commit"] += f"; at the end {commit_after} (the tree changed during the run)"
-    summary = summarise(rows, days)
+    summary = summarise(rows, days, fixed)
     command = (
         "python -m benchmarks.run"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -536,7 +643,11 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
         out.with_suffix(".json"),
-        json.dumps({"summary": summary, "runs": rows, "sweep": sweep}, indent=1, default=str),
+        json.dumps(
+            {"summary": summary, "runs": rows, "fixed_cost_runs": fixed, "sweep": sweep},
+            indent=1,
+            default=str,
+        ),
     )
     atomic_write_text(out, text)
     print(text)
