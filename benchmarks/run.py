@@ -410,8 +410,12 @@ def render(
                     strict=True,
                 )
             )
-            + ". Below 1 at small sizes: a day has fixed costs (metrics, officials, "
-            "the data collector) that do not grow with the population."
+            + (
+                "."
+                if "fixed_cost" in summary
+                else ". Below 1 at small sizes: a day has fixed costs (metrics, officials, "
+                "the data collector) that do not grow with the population."
+            )
             if math.isfinite(exp)
             else "Growth exponent: needs two sizes or more."
         ),
