@@ -73,6 +73,11 @@ is as large as a target's margin; they are repeated SMALL_REPEATS times (cheap) 
 are steadier."""
 
 
+def _progress(line: str) -> None:
+    """Progress lines go to stderr (the report goes to stdout)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def run_worker(kind: str, n: int, count: int, seed: int, *extra: int) -> dict[str, float]:
     """Run one :mod:`benchmarks.worker` measurement in a fresh interpreter and parse its JSON."""
     env = dict(os.environ)
@@ -96,7 +101,7 @@ def measure(
     days: int,
     repeats: int,
     seed: int = 1,
-    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+    log: Callable[[str], None] = _progress,
     small_repeats: int | None = None,
 ) -> list[dict]:
     """All measurements: for each size, ``repeats`` x (govsim, Mesa, NumPy), or
@@ -127,7 +132,7 @@ def measure_fixed_cost(
     days: int,
     repeats: int,
     seed: int = 1,
-    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+    log: Callable[[str], None] = _progress,
 ) -> list[dict]:
     """``repeats`` end-to-end govsim runs at ``n`` citizens (the fixed-cost anchor)."""
     out = []
@@ -143,7 +148,7 @@ def measure_sweep(
     days: int,
     runs: int,
     seed: int = 1,
-    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+    log: Callable[[str], None] = _progress,
 ) -> dict:
     """The sweep measurement (see the module docstring), in a fresh interpreter."""
     out = run_worker("sweep", n, days, seed, runs)
