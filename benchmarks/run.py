@@ -10,13 +10,12 @@ fresh interpreter (:mod:`benchmarks.worker`), so they share the machine's state 
    (:func:`benchmarks.scaling.scaled_baseline`): citizen-days/s, cases/s, peak RSS;
 2. the peer anchor: Mesa's own empty-step ``shuffle_do`` loop at the same number of agents, in
    agent-steps/s;
-3. the practical limit: one vectorised NumPy draw per citizen per day, in draws/s.
-
-Before them, the fixed cost: govsim at :data:`FIXED_COST_SIZE` citizens (1,000), a population so
-small that its run is nearly all the work a day costs whatever the population (the engine's and
-metrics' per-call overhead). Subtracting its time from each size's leaves the cost of the other
-``N - 1,000`` citizens; the exponent of that against ``N - 1,000`` says whether the per-citizen work
-is linear (exactly 1 for time ``fixed + a * N``, whatever the fixed part).
+3. the practical limit: one vectorised NumPy draw per citizen per day, in draws/s;
+4. the fixed cost: govsim at :data:`FIXED_COST_SIZE` citizens (1,000), a population so small that
+   its run is nearly all the work a day costs whatever the population (the engine's, intake's and
+   metrics' per-call overhead). Its time subtracted from the size's, in the same repeat, leaves
+   the cost of the other ``N - 1,000`` citizens; the exponent of that against ``N - 1,000`` says
+   how the work beyond the fixed cost grows (exactly 1 for time ``fixed + a * N``).
 
 Then, once, a sweep as researchers run them (``benchmarks.worker sweep``): a 32-run Sobol design
 over the platform levers at 10k citizens (the smallest size measured, if not 10k), planned and
@@ -61,7 +60,7 @@ TARGET_1M_RSS_GB = 4.0
 TARGET_EXPONENT = (0.9, 1.1)
 TARGET_10K_SECONDS = 1.5
 FIXED_COST_SIZE = 1_000
-"""Citizens of the fixed-cost run (skipped when not below the smallest size measured)."""
+"""Citizens of the fixed-cost runs (skipped when not below the smallest size measured)."""
 SWEEP_SIZE = 10_000
 """Citizens of the sweep measurement (the smallest size measured if this one is not)."""
 SWEEP_RUNS = 32
@@ -103,9 +102,11 @@ def measure(
     seed: int = 1,
     log: Callable[[str], None] = _progress,
     small_repeats: int | None = None,
+    fixed_n: int = 0,
 ) -> list[dict]:
-    """All measurements: for each size, ``repeats`` x (govsim, Mesa, NumPy), or
-    ``max(repeats, small_repeats)`` x for sizes below :data:`SMALL_SIZE`."""
+    """All measurements: for each size, ``repeats`` x (govsim, Mesa, NumPy, and govsim at
+    ``fixed_n`` citizens unless it is 0), or ``max(repeats, small_repeats)`` x for sizes below
+    :data:`SMALL_SIZE`."""
     rows: list[dict] = []
     for n in sizes:
         reps = max(repeats, small_repeats or 0) if n < SMALL_SIZE else repeats
@@ -114,6 +115,8 @@ def measure(
             m = run_worker("mesa", n, mesa_steps(n), seed)
             x = run_worker("numpy", n, days, seed)
             row = {"n": n, "repeat": r, "govsim": g, "mesa": m, "numpy": x}
+            if fixed_n:
+                row["fixed"] = run_worker("govsim", fixed_n, days, seed)
             if n < SMALL_SIZE:  # the sizes sweeps run: also as a sweep runs them
                 row["govsim_summary"] = run_worker("govsim_summary", n, days, seed)
             rows.append(row)
@@ -125,22 +128,6 @@ def measure(
                 f"{(g['citizen_days'] / g['cpu_seconds']) / (m['agent_steps'] / m['cpu_seconds']):.1f}"
             )
     return rows
-
-
-def measure_fixed_cost(
-    n: int,
-    days: int,
-    repeats: int,
-    seed: int = 1,
-    log: Callable[[str], None] = _progress,
-) -> list[dict]:
-    """``repeats`` end-to-end govsim runs at ``n`` citizens (the fixed-cost anchor)."""
-    out = []
-    for r in range(repeats):
-        g = run_worker("govsim", n, days, seed)
-        out.append(g)
-        log(f"fixed cost: n={n:,d} repeat {r + 1}/{repeats}: govsim {g['seconds']:.2f} s")
-    return out
 
 
 def measure_sweep(
@@ -171,11 +158,10 @@ def _rates(rs: list[dict], clock: str) -> tuple[list[float], list[float], list[f
     return g, m, x
 
 
-def summarise(rows: list[dict], days: int, fixed: dict | None = None) -> dict:
-    """Per-size statistics, paired ratios and the growth exponent (wall clock and CPU time); with
-    ``fixed`` (``{"n": citizens, "runs": [govsim measurements]}`` at a small population) also the
-    fixed cost, its share of each size's time, and the exponent of what is left (see the module
-    docstring)."""
+def summarise(rows: list[dict], days: int) -> dict:
+    """Per-size statistics, paired ratios and the growth exponent (wall clock and CPU time); where
+    the rows hold the fixed-cost runs (``"fixed"``), also the fixed cost, its share of each size's
+    time, and the exponent of what is left (see the module docstring)."""
     sizes = sorted({r["n"] for r in rows})
     per: dict[int, dict] = {}
     for n in sizes:
@@ -222,22 +208,27 @@ def summarise(rows: list[dict], days: int, fixed: dict | None = None) -> dict:
             ]
         out[f"{tag}exponent"] = exponent
         out[f"{tag}local_exponents"] = local
-    if fixed and fixed["runs"]:
-        out["fixed_cost"] = _fixed_cost(fixed, sizes, per)
+    if rows and all("fixed" in r for r in rows):
+        out["fixed_cost"] = _fixed_cost(rows, sizes, days)
     return out
 
 
-def _fixed_cost(fixed: dict, sizes: list[int], per: dict[int, dict]) -> dict:
-    """The fixed-cost anchor's statistics, each size's fixed share and the exponent of the rest."""
-    out: dict = {"n": int(fixed["n"]), "repeats": len(fixed["runs"])}
+def _fixed_cost(rows: list[dict], sizes: list[int], days: int) -> dict:
+    """The fixed-cost runs' statistics, and per size the median over repeats of the fixed share and
+    of the time beyond it (each from the runs of the same repeat); the exponent of the latter."""
+    n_fixed = round(rows[0]["fixed"]["citizen_days"] / days)
+    out: dict = {"n": n_fixed, "repeats": len(rows)}
     for clock, tag in (("seconds", ""), ("cpu_seconds", "cpu_")):
-        f = _stats([g[clock] for g in fixed["runs"]])
-        t = [per[n][f"{tag}seconds"]["median"] for n in sizes]
-        rest = [x - f["median"] for x in t]
-        out[f"{tag}seconds"] = f
-        out[f"{tag}share"] = {n: f["median"] / x for n, x in zip(sizes, t, strict=True)}
-        ok = len(sizes) >= 2 and min(rest) > 0 and min(sizes) > fixed["n"]
-        extra = np.array(sizes, dtype=float) - fixed["n"]  # the citizens beyond the anchor's
+        out[f"{tag}seconds"] = _stats([r["fixed"][clock] for r in rows])
+        share, rest = {}, []
+        for n in sizes:
+            rs = [r for r in rows if r["n"] == n]
+            share[n] = statistics.median(r["fixed"][clock] / r["govsim"][clock] for r in rs)
+            rest.append(statistics.median(r["govsim"][clock] - r["fixed"][clock] for r in rs))
+        out[f"{tag}share"] = share
+        out[f"{tag}beyond_seconds"] = dict(zip(sizes, rest, strict=True))
+        ok = len(sizes) >= 2 and min(rest) > 0 and min(sizes) > n_fixed
+        extra = np.array(sizes, dtype=float) - n_fixed  # the citizens beyond the anchor's
         out[f"{tag}rest_exponent"] = (
             float(np.polyfit(np.log(extra), np.log(rest), 1)[0]) if ok else float("nan")
         )
@@ -517,17 +508,19 @@ def _fixed_cost_lines(summary: dict, days: int) -> list[str]:
     if fc is None:
         return []
     shares = ", ".join(f"{100 * fc['share'][n]:.0f}% of the {n:,d} run" for n in summary["sizes"])
+    beyond = ", ".join(f"{fc['beyond_seconds'][n]:.2f} s at {n:,d}" for n in summary["sizes"])
     b, cb = fc["rest_exponent"], fc["cpu_rest_exponent"]
     return [
         f"Fixed cost: a {days}-day run of {fc['n']:,d} citizens takes "
         f"{_fmt_plain(fc['seconds'], 2)} s wall, {_fmt_plain(fc['cpu_seconds'], 2)} s CPU "
-        f"(median of {fc['repeats']}), nearly all of it work a day costs whatever the population "
-        f"(the engine's, intake's and metrics' per-call overhead). By wall clock that is {shares}. "
-        f"What the other citizens add (a size's time less this one's) grows with exponent "
-        f"**{_f3(b)}** by wall clock, **{_f3(cb)}** by CPU time against their number (log-log fit "
-        f"over the same sizes; 1 for time proportional to them): {_growth_words(b)}. The "
-        "exponent of the whole time is below 1 by as much as the fixed cost weighs at the "
-        "small sizes.",
+        f"(median of {fc['repeats']}, one beside each run above), nearly all of it work a day "
+        "costs whatever the population (the engine's, intake's and metrics' per-call overhead). "
+        f"By wall clock (medians of the same-repeat ratios) that is {shares}. What the other "
+        f"citizens add (a run's time less the fixed-cost run's of the same repeat; {beyond}) "
+        f"grows with exponent **{_f3(b)}** by wall clock, **{_f3(cb)}** by CPU time against their "
+        f"number (log-log fit; 1 for time proportional to them): {_growth_words(b)}. At the "
+        "smallest size that difference is of two noisy numbers of similar size, so this exponent "
+        "moves more between runs of the suite than the others.",
         "",
     ]
 
@@ -630,10 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     info = machine_info()  # the code measured is the code at the start
     load0 = f"{os.getloadavg()[0]:.2f}"
-    fixed = None
-    if fixed_n:
-        fixed = {"n": fixed_n, "runs": measure_fixed_cost(fixed_n, days, small, a.seed)}
-    rows = measure(sizes, days, repeats, a.seed, small_repeats=small)
+    rows = measure(sizes, days, repeats, a.seed, small_repeats=small, fixed_n=fixed_n)
     sweep = None
     if sweep_runs:
         n_sweep = SWEEP_SIZE if SWEEP_SIZE in sizes else min(sizes)
@@ -642,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     commit_after = _git_commit()
     if commit_after != info["git commit"]:
         info["git commit"] += f"; at the end {commit_after} (the tree changed during the run)"
-    summary = summarise(rows, days, fixed)
+    summary = summarise(rows, days)
     command = (
         "python -m benchmarks.run"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -652,11 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
         out.with_suffix(".json"),
-        json.dumps(
-            {"summary": summary, "runs": rows, "fixed_cost_runs": fixed, "sweep": sweep},
-            indent=1,
-            default=str,
-        ),
+        json.dumps({"summary": summary, "runs": rows, "sweep": sweep}, indent=1, default=str),
     )
     atomic_write_text(out, text)
     print(text)

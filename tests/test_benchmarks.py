@@ -89,32 +89,39 @@ def test_summary_ratios_and_exponent_from_known_numbers() -> None:
 
 
 def test_fixed_cost_and_the_exponent_of_the_rest_from_known_numbers() -> None:
-    """Time 1 s fixed + 5e-5 s a citizen (the 100-citizen anchor: 1.005 s): the whole time's
-    exponent is below 1, that of the time beyond the anchor's against N - 100 is exactly 1."""
+    """Time 1 s fixed + 5e-5 s a citizen (the 100-citizen runs: 1.005 s): the whole time's
+    exponent is below 1, that of the time beyond the fixed-cost run's against N - 100 is 1."""
     sizes = ((10_000, 1.5), (100_000, 6.0), (1_000_000, 51.0))
-    fixed_runs = [{"seconds": 1.005, "cpu_seconds": 1.005} for _ in range(3)]
-    s = run.summarise(_fake_rows(sizes), days=10, fixed={"n": 100, "runs": fixed_runs})
+    rows = _fake_rows(sizes)
+    for r in rows:  # the repeats' own fixed-cost runs, as slow or fast as the repeat's govsim run
+        speed = r["govsim"]["seconds"] / r["govsim"]["cpu_seconds"]
+        r["fixed"] = {"seconds": 1.005 * speed, "cpu_seconds": 1.005, "citizen_days": 100 * 10.0}
+    s = run.summarise(rows, days=10)
     fc = s["fixed_cost"]
-    assert fc["n"] == 100 and fc["repeats"] == 3
+    assert fc["n"] == 100 and fc["repeats"] == 9
     assert fc["cpu_seconds"]["median"] == 1.005
     assert fc["cpu_share"] == {
         10_000: pytest.approx(1.005 / 1.5),
         100_000: pytest.approx(1.005 / 6),
         1_000_000: pytest.approx(1.005 / 51),
     }
+    assert fc["cpu_beyond_seconds"][1_000_000] == pytest.approx(49.995)
     assert fc["cpu_rest_exponent"] == pytest.approx(1.0)
+    # paired within each repeat: the wall clock's slower repeats cancel out of the share
+    assert fc["share"][10_000] == pytest.approx(1.005 / 1.5)
     assert s["cpu_exponent"] < 0.9  # the plain fit is pulled down by the fixed second
     text = run.render(s, {"python": "3.x"}, ("0.1", "0.2"), "python -m benchmarks.run")
     assert "Fixed cost: a 10-day run of 100 citizens" in text
     assert "**1.000** by CPU time" in text
-    assert "61% of the 10,000 run" in text  # shares by wall clock (median 1.1 x 1.5 s here)
+    assert "67% of the 10,000 run" in text
     assert "time less the fixed cost (a diagnostic, not the target)" in text
-    # no anchor, no paragraph; a size no slower than the anchor leaves no exponent to fit
+    # no fixed-cost runs, no paragraph; a size no slower than them leaves no exponent to fit
     assert "Fixed cost" not in run.render(
         run.summarise(_fake_rows(sizes), days=10), {}, ("", ""), "x"
     )
-    slow = [{"seconds": 2.0, "cpu_seconds": 2.0}]
-    s = run.summarise(_fake_rows(sizes), days=10, fixed={"n": 100, "runs": slow})
+    for r in rows:
+        r["fixed"] = {"seconds": 2.0, "cpu_seconds": 2.0, "citizen_days": 1000.0}
+    s = run.summarise(rows, days=10)
     assert math.isnan(s["fixed_cost"]["cpu_rest_exponent"])
     assert "not measurable here" in run.render(s, {}, ("", ""), "x")
 
@@ -164,10 +171,10 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert sweep["n"] == 1000 and sweep["runs"] == 8 and sweep["citizen_days"] == 1000 * 5 * 8
     assert sweep["cpu_seconds"] > 0 and sweep["workers"] >= 1
     assert "## Sweeps" in text and "8 runs of a Sobol design" in text
-    # the fixed-cost anchor: one quick run at 300 citizens, reported
-    fixed = data["fixed_cost_runs"]
-    assert fixed["n"] == 300 and len(fixed["runs"]) == 1
-    assert fixed["runs"][0]["citizen_days"] == 300 * 5
+    # the fixed cost: a run at 300 citizens beside each measured run, reported
+    for r in runs:
+        assert r["fixed"]["citizen_days"] == 300 * 5 and r["fixed"]["seconds"] > 0
+    assert data["summary"]["fixed_cost"]["n"] == 300
     assert "Fixed cost: a 5-day run of 300 citizens" in text
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
