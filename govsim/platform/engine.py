@@ -79,7 +79,8 @@ _REDISPATCH_STATES = np.array([True, False, True, False, False, True, False, Fal
 
 
 def _filled(k: int, value: float, dtype: type) -> np.ndarray:
-    """``np.full(k, value, dtype)`` at a third of its cost (it is called a dozen times a day)."""
+    """``np.full(k, value, dtype)`` at a third of its cost (the engine fills event columns some 25
+    times a day at 10k citizens)."""
     a = np.empty(k, dtype)
     a.fill(value)
     return a
