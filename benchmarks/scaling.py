@@ -71,22 +71,28 @@ def parse_city_args(prog: str, description: str, argv: list[str] | None) -> argp
     return a
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the scaled baseline as an annotated scenario file (``python -m benchmarks.scaling``)."""
+def scaled_baseline_file(citizens: int, *, days: int = 365, seed: int = 1) -> str:
+    """:func:`scaled_baseline` as an annotated scenario file that ``govsim run`` (or an experiment
+    file's ``scenario:``) takes, named ``baseline_<citizens>``."""
     from govsim.describe import annotated_yaml
 
+    data = scenario_to_dict(scaled_baseline(citizens, days=days, seed=seed))
+    data["name"] = f"baseline_{citizens}"
+    data["description"] = (
+        f"The baseline scaled to {citizens:,} citizens with its city (benchmarks/scaling.py)"
+    )
+    return annotated_yaml(scenario_from_dict(data, source="benchmarks.scaling"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the scaled baseline as an annotated scenario file (``python -m benchmarks.scaling``)."""
     a = parse_city_args(
         "python -m benchmarks.scaling",
         "Print the baseline scenario with CITIZENS residents and a city scaled to them "
         "(load per unit as in the baseline), as a scenario file for `govsim run`.",
         argv,
     )
-    data = scenario_to_dict(scaled_baseline(a.citizens, days=a.days, seed=a.seed))
-    data["name"] = f"baseline_{a.citizens}"
-    data["description"] = (
-        f"The baseline scaled to {a.citizens:,} citizens with its city (benchmarks/scaling.py)"
-    )
-    print(annotated_yaml(scenario_from_dict(data, source="benchmarks.scaling")), end="")
+    print(scaled_baseline_file(a.citizens, days=a.days, seed=a.seed), end="")
     return 0
 
 

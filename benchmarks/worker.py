@@ -159,9 +159,7 @@ def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[
 
     import yaml
 
-    from benchmarks.scaling import scaled_baseline
-    from govsim.config import scenario_from_dict, scenario_to_dict
-    from govsim.describe import annotated_yaml
+    from benchmarks.scaling import scaled_baseline_file
     from govsim.experiment.cluster import default_workers
     from govsim.experiment.execute import execute
     from govsim.experiment.plan import plan
@@ -171,10 +169,8 @@ def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[
     points = sweep_design_points(runs, spec)
     workers = default_workers()
     with tempfile.TemporaryDirectory(prefix="govsim-bench-sweep-") as tmp:
-        city = scenario_to_dict(scaled_baseline(n, days=days, seed=seed))
-        city["name"] = f"baseline_{n}"
         (Path(tmp) / "city.yaml").write_text(
-            annotated_yaml(scenario_from_dict(city, source="benchmarks.worker")), encoding="utf-8"
+            scaled_baseline_file(n, days=days, seed=seed), encoding="utf-8"
         )
         for key in ("set", "slurm", "cluster"):
             spec.pop(key, None)

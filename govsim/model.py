@@ -210,7 +210,7 @@ class GovernanceModel(mesa.Model):
         self._community_units = np.flatnonzero(kinds == COMMUNITY)
         # Mesa agents: views onto the arrays
         Citizen.create_views(self, self.citizens.n)
-        for u in np.flatnonzero(kinds == COMMUNITY):
+        for u in self._community_units:
             for _ in range(grids_per):
                 Official(self, int(u), "grid_worker")
             for _ in range(o.community_workers):
