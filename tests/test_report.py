@@ -8,7 +8,14 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 
-from govsim.report import MAX_LINES, MAX_PANELS, dashboard_figure, plan_panels, save_dashboard
+from govsim.report import (
+    MAIN_PANELS,
+    MAX_LINES,
+    MAX_PANELS,
+    dashboard_figure,
+    plan_panels,
+    save_dashboard,
+)
 
 
 def frame(columns: list[str], days: int = 30) -> pd.DataFrame:
@@ -85,3 +92,44 @@ def test_a_timeseries_without_metrics_still_draws(tmp_path: Path) -> None:
     out = tmp_path / "empty.png"
     save_dashboard(pd.DataFrame({"day": [1, 2, 3]}), out)
     assert out.stat().st_size > 0
+
+
+def _label_boxes_overlap(fig) -> list[str]:
+    """Pairs of drawn panels whose boxes (ticks, labels and titles included) overlap, and boxes
+    or texts that leave the figure."""
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    page = fig.bbox
+    boxes = [(ax.get_title(), ax.get_tightbbox(renderer)) for ax in fig.axes if ax.axison]
+    texts = [t.get_window_extent(renderer) for t in fig.texts if t.get_text()]
+    if fig._suptitle is not None:
+        texts.append(fig._suptitle.get_window_extent(renderer))
+    problems = [
+        f"{a} overlaps {b}"
+        for i, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[i + 1 :]
+        if box_a.overlaps(box_b)
+    ]
+    for name, box in [*boxes, *(("a figure text", t) for t in texts)]:
+        if box.x0 < page.x0 or box.y0 < page.y0 or box.x1 > page.x1 or box.y1 > page.y1:
+            problems.append(f"{name} leaves the figure")
+    problems += [
+        f"a figure text overlaps {name}" for t in texts for name, box in boxes if t.overlaps(box)
+    ]
+    return problems
+
+
+def test_the_fixed_layout_keeps_panels_labels_and_titles_apart() -> None:
+    # every fixed panel, the per-group panels, a footnote of left-out metrics, long tick labels
+    columns = [c for panel in MAIN_PANELS for c in (p.replace("*", "x") for p in panel.patterns)]
+    columns = [c.replace("?", "1") for c in columns]
+    columns += [f"extra{i}_metric" for i in range(MAX_PANELS)]
+    ts = frame(columns, days=365)
+    ts["backlog"] = ts["backlog"] * 1_000_000  # six-figure tick labels on the y axis
+    fig = dashboard_figure(ts, title="a long scenario name (seed 123456, 365 days)")
+    assert fig.texts, "expected a footnote naming the metrics left out"
+    assert _label_boxes_overlap(fig) == []
+    for n_panels in (1, 3, 5):  # a lone panel, one row, a row with a gap below a panel
+        small = frame([f"m{i}_x" for i in range(n_panels)], days=365)
+        assert _label_boxes_overlap(dashboard_figure(small, title="t")) == []
+        assert _label_boxes_overlap(dashboard_figure(small)) == []
