@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import govsim
 from govsim.config import scenario_sha256, scenario_to_dict
 from govsim.schema import Scenario
+
+if TYPE_CHECKING:  # pandas costs half a second to import; only a run's writing needs it
+    import pandas as pd
 
 DEFAULT_OUT = Path("results")
 """Default root under which run folders are created."""

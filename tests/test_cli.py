@@ -346,3 +346,21 @@ def test_same_seed_gives_byte_identical_outputs_in_separate_processes(tmp_path: 
     # and the seed matters: another seed gives another history
     c = tmp_path / "three" / "baseline-s12"
     assert (c / "timeseries.parquet").read_bytes() != (a / "timeseries.parquet").read_bytes()
+
+
+def test_commands_that_do_not_simulate_do_not_import_the_simulation_stack() -> None:
+    # `govsim --help`, `validate`, `show` and `scenarios` should start in a fraction of a second:
+    # Mesa, pandas and Matplotlib cost about two seconds to import and only `run` needs them
+    heavy = ("mesa", "pandas", "matplotlib", "scipy", "pyarrow", "dask", "solara")
+    code = (
+        "import sys\n"
+        "from govsim.cli import build_parser\n"
+        "from govsim.config import load_scenario\n"
+        "build_parser()\n"
+        "load_scenario('baseline')\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == ""
