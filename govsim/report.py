@@ -169,17 +169,16 @@ def _grid_margins(
     """
     top = MARGINS["title"] if title else MARGINS["top"]
     bottom = MARGINS["bottom"] + (MARGINS["footnote"] if footnote else 0.0)
-    axes_width = (width - MARGINS["left"] - MARGINS["right"]) / ncols - GAPS["between_columns"]
-    axes_width += GAPS["between_columns"] / ncols  # n columns have n - 1 gaps
-    axes_height = (height - top - bottom) / nrows - GAPS["between_rows"]
-    axes_height += GAPS["between_rows"] / nrows
+    gap_x, gap_y = GAPS["between_columns"], GAPS["between_rows"]
+    axes_width = (width - MARGINS["left"] - MARGINS["right"] - (ncols - 1) * gap_x) / ncols
+    axes_height = (height - top - bottom - (nrows - 1) * gap_y) / nrows
     return {
         "left": MARGINS["left"] / width,
         "right": 1.0 - MARGINS["right"] / width,
         "top": 1.0 - top / height,
         "bottom": bottom / height,
-        "wspace": GAPS["between_columns"] / axes_width,
-        "hspace": GAPS["between_rows"] / axes_height,
+        "wspace": gap_x / axes_width,
+        "hspace": gap_y / axes_height,
     }
 
 
