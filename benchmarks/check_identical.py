@@ -36,9 +36,17 @@ CASES: tuple[tuple[str, int], ...] = (
     ("one_network", 60),
     ("whistle", 60),
     ("online_only", 60),
-    ("participatory_budgeting", 60),
+    ("participatory_budgeting", 400),
+    ("fragmented", 60),
+    ("speed_kpi", 120),
+    ("balanced_kpi", 120),
+    ("trace_kpi", 120),
+    ("inclusive", 60),
+    ("queue_mmc", 200),
 )
-"""(packaged scenario, days) pairs recorded and compared."""
+"""(packaged scenario, days) pairs recorded and compared: every packaged scenario, each past
+at least one assessment period where it has one (120 days: four rankings and adaptations), and
+participatory budgeting through a whole yearly cycle."""
 SEED = 1
 
 

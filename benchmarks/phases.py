@@ -7,7 +7,7 @@ Runs :func:`benchmarks.scaling.scaled_baseline` once, with a timer around each p
 :meth:`govsim.model.GovernanceModel.step` (the order of ODD section 3), and prints a table of wall
 and CPU seconds per phase with their shares of the stepping time. CPU time is the whole process's
 (``time.process_time``), so word of mouth's helper thread counts in it. The timers wrap this one
-model's methods (and, for the run, the two module functions the model calls), so the model and its
+model's methods (and, for the run, the module function the model calls for summoning), so the model and its
 outputs are exactly those of an untimed run; each timer costs about a microsecond a call.
 
 This is the profile to read before optimising (the suite in :mod:`benchmarks.run` says how fast,
@@ -49,17 +49,18 @@ class Timer:
 
 
 PHASES: tuple[tuple[str, str, str], ...] = (
-    ("officials' time budget", "model", "_plan_officials_day"),
-    ("new problems, voice, channels", "model", "_new_problems"),
-    ("filing and dispatch intake", "model", "_file_cases"),
-    ("summoning", "module", "summon_stalled_cases"),
+    ("officials' time budget", "officials", "plan_day"),
+    ("new problems", "citizens", "meet_problems"),
+    ("voice, channels, hotline, patrols", "model", "_reach_platform"),
+    ("filing and dispatch intake", "intake", "file"),
+    ("summoning", "module", "summon_departments"),
     ("case engine", "engine", "run_day"),
     ("  of which waves of events", "engine", "_wave"),
     ("  of which service queues", "service", "run_day"),
     ("after closures (ratings, learning)", "model", "_after_closures"),
-    ("word of mouth", "module", "word_of_mouth"),
+    ("word of mouth", "citizens", "spread_word"),
     ("participatory budgeting", "pb", "step"),
-    ("assessment", "model", "_assess"),
+    ("assessment", "officials", "assess"),
     ("metrics", "model", "_compute_metrics"),
     ("data collector", "datacollector", "collect"),
 )
@@ -88,6 +89,9 @@ def profile(citizens: int, days: int, seed: int) -> PhaseProfile:
     saved = {}
     owners = {
         "model": m,
+        "citizens": m.citizens,
+        "officials": m.officials,
+        "intake": m.intake,
         "engine": m.engine,
         "service": m.engine.service,
         "pb": m.pb,

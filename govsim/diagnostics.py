@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from govsim.model import GovernanceModel
+from govsim.schema import NOMINAL_CLOSURE
 
 
 def scores_with_frozen_gaming(
@@ -49,11 +50,11 @@ def scores_with_frozen_gaming(
         overrides["closed_loop.audit_rate"] = audit_rate
     m = GovernanceModel(scenario=scenario, rng=seed, overrides=overrides)
     gaming = np.random.default_rng(seed).random(m.city.n_units) < 0.5
-    m.engine.practices[:] = 0.0
-    m.engine.practices[gaming, 0] = propensity
+    m.officials.practices[:] = 0.0
+    m.officials.practices[gaming, NOMINAL_CLOSURE] = propensity
     for _ in range(days):
         m.step()
-    return m.last_assessment.score.copy(), gaming, m.city.unit_kind.copy()
+    return m.officials.last_assessment.score.copy(), gaming, m.city.unit_kind.copy()
 
 
 def gaming_score_gain(

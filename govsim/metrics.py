@@ -23,7 +23,7 @@ import numpy as np
 
 from govsim.cases import CHANNELS, CLOSED, CLOSED_STATES, VERIFIED, WITHDRAWN, CaseView
 from govsim.platform.budgeting import PB_METRICS
-from govsim.schema import AGE_GROUPS
+from govsim.schema import AGE_GROUPS, PRACTICES, Scenario
 
 WINDOW_DAYS = 30
 """Trailing window of the daily time series."""
@@ -131,6 +131,34 @@ class Ledger:
         self.burnout_mean = np.zeros(d)
         self.overload_share = np.zeros(d)
         self.hotline_within = np.full(d, np.nan)
+
+    def record_problems(
+        self,
+        day: int,
+        quartile: np.ndarray,
+        age_group: np.ndarray,
+        voiced: np.ndarray,
+        not_consultation: np.ndarray,
+        reached: int,
+    ) -> None:
+        """Count the day's problems and voiced problems by literacy quartile and age group.
+
+        Args:
+            day: The day's row.
+            quartile, age_group: The group of the citizen of each problem.
+            voiced: Whether each was voiced.
+            not_consultation: Whether each is a problem rather than a consultation.
+            reached: Problems that reached the platform (voiced or found by patrols).
+        """
+        q, g = quartile, age_group
+        self.problems_q[day] += np.bincount(q, minlength=4)  # counts, as np.add.at(row, q, 1)
+        self.voiced_q[day] += np.bincount(q[voiced], minlength=4)
+        self.problems_nc_q[day] += np.bincount(q[not_consultation], minlength=4)
+        self.problems_g[day] += np.bincount(g, minlength=3)
+        self.voiced_g[day] += np.bincount(g[voiced], minlength=3)
+        self.problems_nc_g[day] += np.bincount(g[not_consultation], minlength=3)
+        self.problems[day] = len(q)
+        self.reached[day] = reached
 
     def ensure(self, day: int) -> None:
         """Grow every array (doubling) so that row ``day`` exists; a model may run past its horizon."""
@@ -393,3 +421,43 @@ def queue_metrics(v: CaseView, warmup: float) -> dict[str, float]:
         "prob_wait": float((wait > 1e-12).mean()) if len(wait) else float("nan"),
         "queue_cases_measured": float(len(wait)),
     }
+
+
+def window_metrics(
+    v: CaseView,
+    ledger: Ledger,
+    now: float,
+    lo_day: int,
+    hi_day: int,
+    scenario: Scenario,
+    trust: np.ndarray,
+    efficacy: np.ndarray,
+    practices: np.ndarray,
+    budgeting: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Every city metric over a window: the cases ``v`` and the ledger's days ``lo_day..hi_day``.
+
+    Args:
+        v: The window's cases, as they stand at ``now``.
+        ledger: The daily sums.
+        now: Now (days).
+        lo_day, hi_day: The window's ledger rows.
+        scenario: The scenario (response time, DSI weights).
+        trust, efficacy: Every citizen's trust and efficacy now.
+        practices: Every unit's practice propensities now.
+        budgeting: Participatory budgeting's metrics, where it runs.
+    """
+    out: dict[str, float] = {}
+    out.update(intake_metrics(v))
+    out.update(responsiveness_metrics(v, now, scenario.closed_loop.response_hours / 24.0))
+    out.update(satisfaction_metrics(v))
+    out.update(ledger_metrics(ledger, lo_day, hi_day))
+    out.update(equity_metrics(v, ledger, lo_day, hi_day))
+    out.update(equity_gaps(out))
+    out["dsi"] = dsi(out, scenario.metrics.dsi_weights)
+    out["trust_mean"] = float(trust.mean())
+    out["efficacy_mean"] = float(efficacy.mean())
+    out.update(budgeting or {})
+    for i, name in enumerate(PRACTICES):
+        out[f"practice_{name}"] = mean_of(practices[:, i])
+    return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from govsim.model import GovernanceModel
+from govsim.queue_model import QueueModel
 from govsim.schema import Scenario
 
 
@@ -23,6 +24,20 @@ class RunResult:
     """One row per day; ``None`` for a run made with ``timeseries=False``."""
     summary: dict[str, float]
     wall_seconds: float
+
+
+def build_model(
+    scenario: Scenario, *, seed: int | None = None, daily_metrics: bool = True
+) -> GovernanceModel | QueueModel:
+    """The model a scenario describes: the city, or the M/M/c validation queue (``queue.enabled``).
+
+    Args:
+        scenario: A validated scenario.
+        seed: Root seed (default: the scenario's ``seed``).
+        daily_metrics: Compute and collect the metrics every day.
+    """
+    cls = QueueModel if scenario.queue.enabled else GovernanceModel
+    return cls(scenario=scenario, rng=seed, daily_metrics=daily_metrics)
 
 
 def simulate(
@@ -51,7 +66,7 @@ def simulate(
     if days != scenario.days or seed != scenario.seed:
         scenario = scenario.model_copy(update={"days": days, "seed": seed})
     t0 = time.perf_counter()
-    model = GovernanceModel(scenario=scenario, rng=seed, daily_metrics=timeseries)
+    model = build_model(scenario, seed=seed, daily_metrics=timeseries)
     for d in range(days):
         model.step()
         if progress is not None:

@@ -27,6 +27,8 @@ PRACTICES: tuple[str, ...] = (
     "extra_traces",
 )
 """Gaming practices a unit may adopt besides real solving (see govsim.platform.assessment)."""
+NOMINAL_CLOSURE, SATISFACTION_PRESSURE, PERSUADE_WITHDRAWAL, EXTRA_TRACES = range(len(PRACTICES))
+"""Columns of a units' practices array, in the order of :data:`PRACTICES`."""
 
 INDICATORS: tuple[str, ...] = (
     "response",

@@ -11,15 +11,16 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from govsim import metrics as M
-from govsim.agents.citizen import Citizen
 from govsim.agents.department import Department
-from govsim.agents.official import TIME_USES, Official
-from govsim.agents.party import PartyOrganisation
+from govsim.agents.official import TIME_USES, Office
+from govsim.agents.party import StreetCommittee
 from govsim.cases import STATE_NAMES
+from govsim.city import DEPARTMENT
 from govsim.config import ScenarioError, load_scenario
 from govsim.diagnostics import gaming_score_gain
 from govsim.model import GovernanceModel
-from govsim.runner import simulate
+from govsim.queue_model import QueueModel
+from govsim.runner import build_model, simulate
 
 SMALL = {"population.citizens": 2000, "days": 60}
 
@@ -94,41 +95,50 @@ def test_metric_names_in_timeseries_and_summary() -> None:
     assert m.timeseries()["day"].tolist() == list(range(1, 61))
 
 
-def test_queue_mode_reports_queue_metrics() -> None:
-    m = GovernanceModel(scenario="queue_mmc", overrides={"days": 20})
+def test_queue_mode_is_a_model_of_its_own_reporting_queue_metrics() -> None:
+    m = QueueModel(scenario="queue_mmc", overrides={"days": 20})
     for _ in range(20):
         m.step()
     assert list(m.timeseries().columns) == ["day", *m.metric_names()]
     assert {"mean_wait_days", "mean_days_in_system", "prob_wait"} <= set(m.summary())
+    assert set(m.erlang_c()) == {"mean_wait_days", "mean_days_in_system", "prob_wait"}
+    with pytest.raises(ValueError, match="QueueModel"):
+        GovernanceModel(scenario="queue_mmc")
+    with pytest.raises(ValueError, match="queue.enabled"):
+        QueueModel(scenario="baseline")
 
 
 def test_bad_overrides_are_rejected_with_the_key_path() -> None:
     with pytest.raises(ScenarioError, match=r"dispatch\.mode"):
         GovernanceModel(overrides={"dispatch.mode": "bogus"})
     with pytest.raises(ScenarioError, match="arrival_rate"):
-        GovernanceModel(
+        QueueModel(
             scenario="queue_mmc",
             overrides={"queue.arrival_rate": 100, "queue.servers": 1, "queue.service_rate": 10},
         )
 
 
-def test_mesa_agents_are_views_onto_the_arrays() -> None:
+def test_mesa_agents_are_the_units_and_committees_and_citizens_are_views_on_request() -> None:
+    """Mesa agents stand for the actors that carry behaviour: one Office per community and street,
+    one Department per department copy, one StreetCommittee per street. Citizens are rows of
+    arrays; ``model.citizen(i)`` is a view of row i."""
     m = _run(seed=2, days=5)
-    s, city = m.config, m.city
-    cits = list(m.agents_by_type[Citizen])
-    assert len(cits) == s.population.citizens
-    c = cits[17]
-    assert c.literacy == m.citizens.literacy[c.index] and c.trust == m.citizens.trust[c.index]
+    city = m.city
+    c = m.citizen(17)
+    assert c.literacy == m.citizens.literacy[17] and c.trust == m.citizens.trust[17]
     assert c.age_group in ("young", "middle", "old")
-    n_off = city.n_communities * (s.city.grids_per_community + s.officials.community_workers)
-    n_off += city.n_streets * s.officials.street_officials
-    offs = list(m.agents_by_type[Official])
-    assert len(offs) == n_off
-    shares = offs[0].time_shares
+    with pytest.raises(IndexError):
+        m.citizen(m.citizens.n)
+    offices = list(m.agents_by_type[Office])
+    assert len(offices) == city.n_communities + city.n_streets
+    shares = offices[0].time_shares
     assert set(shares) == set(TIME_USES) and sum(shares.values()) == pytest.approx(1.0)
-    assert 0.0 <= offs[0].burnout <= 1.0
-    assert len(m.agents_by_type[Department]) == int((city.unit_kind == 2).sum())
-    assert len(m.agents_by_type[PartyOrganisation]) == city.n_streets + city.n_communities
+    assert 0.0 <= offices[0].burnout <= 1.0
+    assert len(m.agents_by_type[Department]) == int((city.unit_kind == DEPARTMENT).sum())
+    assert len(m.agents_by_type[StreetCommittee]) == city.n_streets
+    assert len(m.agents) == city.n_communities + 2 * city.n_streets + len(
+        m.agents_by_type[Department]
+    )
 
 
 # ----------------------------------------------------------------------------- invariants
@@ -199,12 +209,12 @@ def test_invariants_hold_every_day(switches: dict, seed: int) -> None:
         assert (np.bincount(st_.state[:n], minlength=len(STATE_NAMES)) == st_.state_counts).all()
         assert m.metrics["backlog"] == int((st_.is_open() & ~st_.consultation[:n]).sum())
         # every unit's day adds up to its pool of hours, parts non-negative
-        b = m.time_budget
+        b = m.officials.budget
         np.testing.assert_allclose(b.total(), b.pool, rtol=1e-9, atol=1e-9)
         for use in TIME_USES:
             assert (getattr(b, use) >= -1e-9).all(), use
-        assert ((m.unit_burnout >= 0) & (m.unit_burnout <= 1)).all()
-        assert ((m.engine.practices >= 0) & (m.engine.practices <= 1)).all()
+        assert ((m.officials.burnout >= 0) & (m.officials.burnout <= 1)).all()
+        assert ((m.officials.practices >= 0) & (m.officials.practices <= 1)).all()
         for arr in (c.trust, c.efficacy, c.literacy):
             assert ((arr >= 0) & (arr <= 1)).all()
         for k in SHARE_METRICS:
@@ -224,8 +234,8 @@ def test_repeat_complaint_due_on_a_day_without_new_problems() -> None:
     while not (~m.cases.consultation[: m.cases.n]).any():
         m.step()
     old = int(np.flatnonzero(~m.cases.consultation[: m.cases.n])[0])
-    m.cat_rate[:] = 0.0  # no new problems from now on
-    m._refiles.setdefault(m.day, []).append((m.day + 0.5, old))
+    m.categories.rate[:] = 0.0  # no new problems from now on
+    m.citizens._refiles.setdefault(m.day, []).append((m.day + 0.5, old))
     n0 = m.cases.n
     m.step()
     assert m.cases.n == n0 + 1
@@ -297,7 +307,7 @@ def test_a_run_without_daily_metrics_has_the_same_summary(name: str, overrides: 
     for k, v in full.summary.items():
         w = lean.summary[k]
         assert v == w or (math.isnan(v) and math.isnan(w)), k
-    m = GovernanceModel(scenario=scenario, daily_metrics=False)
+    m = build_model(scenario, daily_metrics=False)
     for _ in range(5):
         m.step()
     assert (

@@ -1,48 +1,121 @@
-"""Citizens (市民): digital literacy, voice or silence, channel choice, learning and word of mouth.
+"""Citizens (市民): problems, voice or silence, channel choice, learning, repeat complaints, word of mouth.
 
-Citizen state lives in NumPy arrays owned by the model (:class:`CitizenArrays`); each Mesa
-:class:`Citizen` agent is a view onto its row. The rules below are vectorised over all citizens with
-a problem on a given day:
+Citizen state lives in NumPy arrays, one element per citizen (:class:`Citizens`: the set is the
+table, and its methods are the citizens' submodels, vectorised over everyone concerned that day).
+A single citizen's view, :class:`Citizen`, is made on request (``model.citizen(i)``). In the order
+of the day:
 
+* **Problems** (:meth:`Citizens.meet_problems`): each age group meets ``Poisson(rate x members)``
+  problems of each category (the old at ``old_rate_multiplier`` times the rate), spread uniformly
+  over its members and over the day.
 * **Channel costs**: app ``(1 - literacy)(1 - usability/2)``, open only above the literacy threshold;
   hotline ``base + wait_cost * expected_wait + abandon_cost * P(abandon)`` (yesterday's Erlang-A
   figures: with impatient callers the mean wait stays below their patience, so a congested line
   deters mostly through the calls that fail); offline a constant, only where offline channels exist;
   assisted a constant, only for citizens who cannot use the app (or are 60+) and have a helper
-  within reach that day.
-* **Voice or silence** (Hirschman): ``P(voice) = logistic(b0 + b_e*efficacy + b_t*trust +
-  b_s*severity - b_c*min_cost)``; no open channel means silence.
+  within reach that day (grid workers and party volunteers: ``assisted_reach (1 - exp(-helpers/5))``).
+* **Voice or silence** (Hirschman, :meth:`Citizens.voice`): ``P(voice) = logistic(b0 +
+  b_e*efficacy + b_t*trust + b_s*severity - b_c*min_cost)``; no open channel means silence.
 * **Channel choice**: multinomial logit over open channels with utility ``-sharpness * cost``.
-* **Learning**: after a case closes, ``trust += lr_t (o - trust)`` and ``efficacy += lr_e (o -
+* **Hanging up** (:meth:`Citizens.hang_up`): a caller gives up with the day's Erlang-A abandonment
+  probability and falls silent.
+* **Experience** (:meth:`Citizens.experience`): when a case closes, the citizen is truly satisfied
+  with probability ``satisfied_if_solved`` (solved on time), ``satisfied_if_late`` or
+  ``satisfied_if_unsolved``.
+* **Learning** (:meth:`Citizens.learn`): ``trust += lr_t (o - trust)`` and ``efficacy += lr_e (o -
   efficacy)`` with outcome ``o`` = 1 solved on time, ``late_solved_value`` if solved late, 0 if the
-  case was closed unsolved or withdrawn.
-* **Word of mouth**: each day trust and efficacy move a share ``word_of_mouth`` toward the mean of
-  the citizen's network neighbours (a seeded sparse graph: neighbours in the same community plus a
-  share of long ties across the city).
+  case was closed unsolved or withdrawn; being pressed for a rating or to withdraw costs
+  ``pressure_trust_cost`` of trust besides.
+* **Repeat complaints** (:meth:`Citizens.decide_to_refile`): a problem closed unsolved is filed again
+  with probability ``refile_propensity * efficacy``, ``1 + Exp(2)`` days after the closure.
+* **Word of mouth** (:meth:`Citizens.spread_word`): each day trust and efficacy move a share
+  ``word_of_mouth`` toward the mean of the citizen's network neighbours (a seeded sparse graph:
+  neighbours in the same community plus a share of long ties across the city).
+* **Digital literacy training** (:meth:`Citizens.train_literacy`): literacy grows toward 1 at
+  ``literacy_training_rate`` a year.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
-import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
-import mesa
 import numpy as np
 import scipy.sparse as sp
-from mesa.experimental.mesa_signals import ModelSignals
 
-from govsim.schema import AGE_GROUPS, ChannelsSpec, CitizenBehaviourSpec, PopulationSpec
+from govsim.cases import HOTLINE, WITHDRAWN, CaseStore
+from govsim.categories import Categories
+from govsim.platform.intake import Contacts, HotlineDay
+from govsim.schema import AGE_GROUPS, ChannelsSpec, CitizenBehaviourSpec, PopulationSpec, Scenario
 
 N_CHOICE_CHANNELS = 4
 """Channels a citizen chooses among: app, hotline, offline, assisted (codes as in govsim.cases)."""
 
 
+OLD = AGE_GROUPS.index("old")
+"""Age-group code of citizens aged 60 and over."""
+REFILE_DELAY_MEAN = 2.0
+"""Mean days, beyond one, from an unsolved closure to the repeat complaint (exponential). Assumption."""
+HELPERS_HALF_REACH = 5.0
+"""Helpers per community (grid workers and volunteers) at which assisted reporting reaches
+``1 - 1/e`` of its maximum. Assumption."""
+
+
 @dataclass
-class CitizenArrays:
-    """Every citizen's state, one array element per citizen.
+class Problems:
+    """Today's problems: one entry per problem, with the citizens' decisions once made.
+
+    Attributes:
+        citizen: Who has it.
+        category: Its category code.
+        t: When it arose (days).
+        voiced: Whether the citizen voiced it (set by :meth:`Citizens.voice`).
+        channel: The chosen channel's code, -1 while silent (:data:`govsim.cases.CHANNELS`).
+        reached: Whether it reached the platform (voiced, or found by a patrol).
+    """
+
+    citizen: np.ndarray
+    category: np.ndarray
+    t: np.ndarray
+    voiced: np.ndarray = field(init=False)
+    channel: np.ndarray = field(init=False)
+    reached: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.citizen)
+        self.voiced = np.zeros(n, dtype=bool)
+        self.channel = np.full(n, -1, dtype=np.int8)
+        self.reached = np.zeros(n, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.citizen)
+
+    def contacts(self) -> Contacts:
+        """The problems that reached the platform, as first complaints."""
+        keep = self.reached
+        return Contacts(
+            self.citizen[keep],
+            self.category[keep],
+            self.t[keep],
+            self.channel[keep],
+            np.full(int(keep.sum()), -1, np.int64),
+        )
+
+
+NO_CONTACTS = Contacts(
+    np.zeros(0, np.int64),
+    np.zeros(0, np.int64),
+    np.zeros(0),
+    np.zeros(0, np.int8),
+    np.zeros(0, np.int64),
+)
+
+
+@dataclass(eq=False)
+class Citizens:
+    """Every citizen, one array element each: their state, and their behaviour as methods.
 
     Attributes:
         literacy: Digital literacy in [0,1].
@@ -53,6 +126,10 @@ class CitizenArrays:
         grid: Index of the home grid.
         neighbours: Row-normalised sparse adjacency of the word-of-mouth network.
         quartile: Literacy quartile (0 lowest .. 3 highest), refreshed when literacy changes.
+        config: The scenario whose behavioural parameters the methods use (``None`` for a bare
+            population: the state alone, as :func:`build_population` makes it).
+        categories: The problem categories.
+        rng: The citizens' random stream.
     """
 
     literacy: np.ndarray
@@ -63,6 +140,34 @@ class CitizenArrays:
     grid: np.ndarray
     neighbours: sp.csr_matrix
     quartile: np.ndarray
+    config: Scenario | None = None
+    categories: Categories | None = None
+    rng: np.random.Generator | None = None
+    _refiles: dict[int, list[tuple[float, int]]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def populate(
+        cls,
+        scenario: Scenario,
+        categories: Categories,
+        grid_community: np.ndarray,
+        rng_population: np.random.Generator,
+        rng: np.random.Generator,
+    ) -> Citizens:
+        """Draw the city's citizens (:func:`build_population`) and give them their behaviour.
+
+        Args:
+            scenario: The validated scenario.
+            categories: The problem categories.
+            grid_community: Community of each grid.
+            rng_population: The stream the population is drawn from.
+            rng: The citizens' stream for their daily decisions.
+        """
+        c = build_population(
+            scenario.population, len(grid_community), grid_community, rng_population
+        )
+        c.config, c.categories, c.rng = scenario, categories, rng
+        return c
 
     @property
     def n(self) -> int:
@@ -72,6 +177,159 @@ class CitizenArrays:
     def refresh_quartiles(self) -> None:
         """Recompute literacy quartiles from current literacy (ties broken by index)."""
         self.quartile = literacy_quartiles(self.literacy)
+
+    @cached_property
+    def everyone_has_neighbours(self) -> bool:
+        """Whether every citizen has at least one network neighbour (the network never changes)."""
+        return bool(self.n == 0 or np.diff(self.neighbours.indptr).min() > 0)
+
+    @cached_property
+    def _age_members(self) -> list[np.ndarray]:
+        return [np.flatnonzero(self.age_group == g) for g in range(len(AGE_GROUPS))]
+
+    # ------------------------------------------------------------------ the day
+    def meet_problems(self, day: int) -> Problems:
+        """Today's new problems: who meets one, of which category, when (module docstring)."""
+        rng, cats = self.rng, self.categories
+        codes = np.arange(len(cats))
+        who, cat = [], []
+        for g, members in enumerate(self._age_members):
+            if len(members) == 0:
+                continue
+            rate = cats.rate * np.where(g == OLD, cats.old_rate_multiplier, 1.0)
+            counts = rng.poisson(rate * len(members))
+            total = int(counts.sum())
+            if total:
+                who.append(members[rng.integers(0, len(members), total)])
+                cat.append(np.repeat(codes, counts))
+        if not who:
+            return Problems(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        who, cat = np.concatenate(who), np.concatenate(cat)
+        return Problems(who, cat, day + rng.random(len(who)))
+
+    def voice(self, problems: Problems, hotline: HotlineDay) -> None:
+        """Voice or silence, and the channel, for each problem (sets ``voiced`` and ``channel``).
+
+        Args:
+            problems: Today's problems.
+            hotline: Yesterday's hotline, as citizens perceive it (expected wait, failed calls).
+        """
+        s, rng, who = self.config, self.rng, problems.citizen
+        n = len(problems)
+        ch = s.channels
+        helper = np.zeros(n, dtype=bool)
+        if ch.assisted:
+            volunteers = ch.volunteers_per_community if s.party.branch_volunteers_active else 0.0
+            helpers = s.city.grids_per_community + volunteers
+            reach = ch.assisted_reach * (1.0 - np.exp(-helpers / HELPERS_HALF_REACH))
+            helper = rng.random(n) < reach
+        costs = channel_costs(
+            self.literacy[who],
+            self.age_group[who],
+            s.citizens,
+            ch,
+            hotline.expected_wait_minutes,
+            helper,
+            hotline.abandon_probability,
+        )
+        p = voice_probability(
+            self.efficacy[who],
+            self.trust[who],
+            self.categories.severity[problems.category],
+            costs.min(axis=1),
+            s.citizens,
+        )
+        voiced = rng.random(n) < p
+        if voiced.any():
+            problems.channel[voiced] = choose_channels(
+                costs[voiced], s.citizens.channel_choice_sharpness, rng
+            )
+        problems.voiced = voiced
+        problems.reached = voiced.copy()
+
+    def hang_up(self, problems: Problems, abandon_probability: float) -> None:
+        """Callers who give up before an operator answers fall silent."""
+        abandon = (problems.channel == HOTLINE) & (
+            self.rng.random(len(problems)) < abandon_probability
+        )
+        problems.voiced &= ~abandon
+        problems.reached &= ~abandon
+        problems.channel[abandon] = -1
+
+    def silent(self, problems: Problems) -> np.ndarray:
+        """Positions of today's silent problems that are not consultations (a patrol could find)."""
+        return np.flatnonzero(~problems.voiced & ~self.categories.consultation[problems.category])
+
+    def experience(self, cases: CaseStore, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How the citizens of closed cases fare: true satisfaction (recorded) and outcome value.
+
+        Returns:
+            (truly satisfied, outcome in [0,1]: 1 solved on time, ``late_solved_value`` if late,
+            0 unsolved), one entry per closed case.
+        """
+        beh = self.config.citizens
+        solved = cases.solved[closed]
+        late = cases.t_closed[closed] > cases.deadline[closed]
+        p_true = np.where(
+            solved,
+            np.where(late, beh.satisfied_if_late, beh.satisfied_if_solved),
+            beh.satisfied_if_unsolved,
+        )
+        satisfied = self.rng.random(len(closed)) < p_true
+        cases.true_satisfied[closed] = satisfied & (cases.state[closed] != WITHDRAWN)
+        outcome = np.where(solved, np.where(late, beh.late_solved_value, 1.0), 0.0)
+        return satisfied, outcome
+
+    def learn(self, who: np.ndarray, outcome: np.ndarray, hurt: np.ndarray) -> None:
+        """Trust and efficacy learn from outcomes; pressure (``hurt``) costs trust besides.
+
+        Args:
+            who: The citizen of each closed case.
+            outcome: Its outcome value (:meth:`experience`).
+            hurt: Whether the citizen was pressed for a rating or persuaded to withdraw.
+        """
+        beh = self.config.citizens
+        learn_from_outcomes(self, who, outcome, beh)
+        hurt = who[hurt]
+        if len(hurt):
+            np.subtract.at(self.trust, hurt, beh.pressure_trust_cost)
+            # the cost can push only the hurt below 0 (every other update is a convex step toward
+            # a value in [0,1]), so clip them alone rather than the whole population every day
+            self.trust[hurt] = np.clip(self.trust[hurt], 0.0, 1.0)
+
+    def decide_to_refile(self, cases: CaseStore, closed: np.ndarray) -> None:
+        """Citizens whose problem was closed unsolved may complain again (module docstring)."""
+        rng = self.rng
+        unsolved = ~cases.solved[closed] & ~cases.consultation[closed]
+        p_refile = self.config.citizens.refile_propensity * self.efficacy[cases.citizen[closed]]
+        again = closed[unsolved & (rng.random(len(closed)) < p_refile)]
+        # one draw per repeat complaint, in the same order and stream as a scalar draw each
+        when = cases.t_closed[again] + 1.0 + rng.exponential(REFILE_DELAY_MEAN, len(again))
+        for case, t in zip(again.tolist(), when.tolist(), strict=True):
+            self._refiles.setdefault(int(t), []).append((t, case))
+
+    def due_complaints(self, day: int, cases: CaseStore) -> Contacts:
+        """Repeat complaints due today, as contacts (the channel of the case they repeat)."""
+        due = self._refiles.pop(day, [])
+        if not due:
+            return NO_CONTACTS
+        t = np.array([x[0] for x in due])
+        old = np.array([x[1] for x in due], dtype=np.int64)
+        return Contacts(
+            cases.citizen[old], cases.category[old].astype(np.int64), t, cases.channel[old], old
+        )
+
+    def spread_word(self) -> None:
+        """Word of mouth: trust and efficacy move toward the network neighbours' means."""
+        word_of_mouth(self, self.config.citizens.word_of_mouth)
+
+    def train_literacy(self, day: int) -> None:
+        """Digital literacy grows toward 1 at ``literacy_training_rate`` a year (quartiles monthly)."""
+        rate = self.config.population.literacy_training_rate
+        if rate > 0:
+            self.literacy += rate / 365.0 * (1.0 - self.literacy)
+            if day % 30 == 0:
+                self.refresh_quartiles()
 
 
 def literacy_quartiles(literacy: np.ndarray) -> np.ndarray:
@@ -85,7 +343,7 @@ def literacy_quartiles(literacy: np.ndarray) -> np.ndarray:
 
 def build_population(
     pop: PopulationSpec, n_grids: int, grid_community: np.ndarray, rng: np.random.Generator
-) -> CitizenArrays:
+) -> Citizens:
     """Draw the citizens: ages, literacy by age (Beta), attitudes, homes and the social network."""
     n = pop.citizens
     shares = np.array([pop.age_shares[g] for g in AGE_GROUPS])
@@ -102,7 +360,7 @@ def build_population(
     grid = np.sort(rng.integers(0, n_grids, n))
     community = grid_community[grid]
     nbrs = build_network(community, pop.network_degree, pop.long_tie_share, rng)
-    return CitizenArrays(lit, trust, eff, age, community, grid, nbrs, literacy_quartiles(lit))
+    return Citizens(lit, trust, eff, age, community, grid, nbrs, literacy_quartiles(lit))
 
 
 def build_network(
@@ -177,7 +435,7 @@ def channel_costs(
     if ch.offline:
         costs[:, 2] = beh.offline_cost
     if ch.assisted:
-        needs_help = ~can_app | (age_group == 2)
+        needs_help = ~can_app | (age_group == OLD)
         ok = needs_help & helper_available
         costs[ok, 3] = beh.assisted_cost
     return costs
@@ -213,7 +471,7 @@ def choose_channels(costs: np.ndarray, sharpness: float, rng: np.random.Generato
 
 
 def learn_from_outcomes(
-    c: CitizenArrays, who: np.ndarray, outcome: np.ndarray, beh: CitizenBehaviourSpec
+    c: Citizens, who: np.ndarray, outcome: np.ndarray, beh: CitizenBehaviourSpec
 ) -> None:
     """Update trust and efficacy of citizens ``who`` toward their outcomes (in place).
 
@@ -238,24 +496,6 @@ def learn_from_outcomes(
         w, o = who[sel], outcome[sel]
         c.trust[w] += beh.trust_learning_rate * (o - c.trust[w])
         c.efficacy[w] += beh.efficacy_learning_rate * (o - c.efficacy[w])
-
-
-_NO_EMPTY_ROWS: dict[int, tuple[weakref.ref, bool]] = {}
-
-
-def _everyone_has_neighbours(a: sp.csr_matrix) -> bool:
-    """Whether no row of ``a`` is empty (remembered per matrix: it is checked every day)."""
-    indptr = a.indptr
-    known = _NO_EMPTY_ROWS.get(id(indptr))
-    if known is not None and known[0]() is indptr:
-        return known[1]
-    answer = bool(a.shape[0] == 0 or np.diff(indptr).min() > 0)
-    key = id(indptr)
-    _NO_EMPTY_ROWS[key] = (
-        weakref.ref(indptr, lambda _, k=key: _NO_EMPTY_ROWS.pop(k, None)),
-        answer,
-    )
-    return answer
 
 
 PARALLEL_MIN_CITIZENS = 50_000
@@ -291,13 +531,13 @@ def _neighbour_means(a: sp.csr_matrix, x: np.ndarray, y: np.ndarray) -> tuple[np
     return mx, box[0]
 
 
-def word_of_mouth(c: CitizenArrays, rate: float) -> None:
+def word_of_mouth(c: Citizens, rate: float) -> None:
     """Move trust and efficacy toward neighbours' means by ``rate`` (in place)."""
     if rate <= 0 or c.neighbours.nnz == 0:
         return
     # both means are of yesterday's values, so the two products are independent
     means = _neighbour_means(c.neighbours, c.trust, c.efficacy)
-    if _everyone_has_neighbours(c.neighbours):
+    if c.everyone_has_neighbours:
         # everyone has neighbours: the same arithmetic in place, without masked copies
         for arr, m in zip((c.trust, c.efficacy), means, strict=True):
             np.subtract(m, arr, out=m)
@@ -309,83 +549,41 @@ def word_of_mouth(c: CitizenArrays, rate: float) -> None:
         arr[has] += rate * (m[has] - arr[has])
 
 
-class Citizen(mesa.Agent):
-    """A resident: a Mesa agent that is a view onto its row of the model's citizen arrays."""
+class Citizen:
+    """One resident: a view onto row ``index`` of the citizens' arrays (``model.citizen(i)``).
 
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        """Create the view for citizen ``index``."""
-        super().__init__(model)
+    Attributes:
+        index: The citizen's row.
+    """
+
+    def __init__(self, citizens: Citizens, index: int) -> None:
+        """The view of citizen ``index`` of ``citizens``."""
+        if not 0 <= index < citizens.n:
+            raise IndexError(f"citizen {index} out of range 0..{citizens.n - 1}")
+        self._citizens = citizens
         self.index = index
-
-    @classmethod
-    def create_views(cls, model: mesa.Model, n: int) -> None:
-        """Create the views of citizens ``0..n-1`` in bulk, registered with ``model`` as Mesa agents.
-
-        The result is exactly that of ``for i in range(n): Citizen(model, i)`` (same objects,
-        attributes, ``unique_id``s and registration order in ``model.agents`` and
-        ``model.agents_by_type[Citizen]``), about five times faster: Mesa's per-agent
-        registration (a signal emission and a debug log line per agent) is done once for the
-        whole batch, and the cyclic garbage collector is paused while a million small objects
-        are made. The plain loop is used whenever the shortcut could differ: a subclass with its
-        own ``__init__``, agent datasets, listeners of Mesa's agent signals, or a Mesa whose
-        registries are not the ones this was written against (3.5).
-        """
-        if n <= 0:
-            return
-        cls(model, 0)  # the ordinary path: creates the type's AgentSet and checks the model
-        by_type = getattr(model, "_agents_by_type", {}).get(cls)
-        everyone = getattr(model, "_all_agents", None)
-        bulk_ok = (
-            cls.__init__ is Citizen.__init__
-            and not cls._datasets
-            and isinstance(getattr(by_type, "_agents", None), dict)
-            and isinstance(getattr(everyone, "_agents", None), dict)
-            and getattr(model, "_batch_context", None) is None
-            and not model._has_subscribers("agents", ModelSignals.AGENT_ADDED)
-        )
-        if not bulk_ok:
-            for i in range(1, n):
-                cls(model, i)
-            return
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            new = object.__new__
-            first = model.agent_id_counter
-            views = [new(cls) for _ in range(n - 1)]
-            for i, a in enumerate(views, start=1):
-                a.model = model
-                a.unique_id = first + i - 1
-                a.pos = None
-                a.index = i
-            model.agent_id_counter = first + n - 1
-            everyone._agents.update(dict.fromkeys(views))
-            by_type._agents.update(dict.fromkeys(views))
-        finally:
-            if was_enabled:
-                gc.enable()
 
     @property
     def literacy(self) -> float:
         """Digital literacy in [0,1]."""
-        return float(self.model.citizens.literacy[self.index])
+        return float(self._citizens.literacy[self.index])
 
     @property
     def trust(self) -> float:
         """Trust in government in [0,1]."""
-        return float(self.model.citizens.trust[self.index])
+        return float(self._citizens.trust[self.index])
 
     @property
     def efficacy(self) -> float:
         """Political efficacy in [0,1]."""
-        return float(self.model.citizens.efficacy[self.index])
+        return float(self._citizens.efficacy[self.index])
 
     @property
     def age_group(self) -> str:
         """Age group name."""
-        return AGE_GROUPS[int(self.model.citizens.age_group[self.index])]
+        return AGE_GROUPS[int(self._citizens.age_group[self.index])]
 
     @property
     def community(self) -> int:
         """Home community index."""
-        return int(self.model.citizens.community[self.index])
+        return int(self._citizens.community[self.index])

@@ -1,12 +1,20 @@
-"""Functional departments (条): units that own case categories and serve them with their staff."""
+"""Functional departments (条): units that own case categories and serve them with their staff.
+
+A department's day is that of every unit (:class:`govsim.agents.official.OfficialUnits`): its staff
+report the assessed indicators and enter every recorded transition, then serve their queue with the
+hours left; a wrong department returns a case (退单) or sits on it (:mod:`govsim.platform.engine`);
+a vertically managed one (垂直管理) feels local assessment only in part.
+"""
 
 from __future__ import annotations
 
 import mesa
 
+from govsim.schema import PRACTICES
+
 
 class Department(mesa.Agent):
-    """One copy of a functional department (city-level, or one per district).
+    """One copy of a functional department (city-level, or one per district): a handle on its unit.
 
     Attributes:
         unit: Index of the department's unit in the city's unit space.
@@ -22,6 +30,11 @@ class Department(mesa.Agent):
         self.vertical = vertical
 
     @property
+    def staff(self) -> int:
+        """Staff serving the department's queue."""
+        return int(self.model.officials.staff[self.unit])
+
+    @property
     def queue_length(self) -> int:
         """Tasks waiting in the department's queue."""
         return int(self.model.engine.service.queue_length[self.unit])
@@ -29,6 +42,5 @@ class Department(mesa.Agent):
     @property
     def practices(self) -> dict[str, float]:
         """The department's current gaming-practice propensities."""
-        from govsim.schema import PRACTICES
-
-        return dict(zip(PRACTICES, self.model.engine.practices[self.unit].tolist(), strict=True))
+        row = self.model.officials.practices[self.unit]
+        return dict(zip(PRACTICES, row.tolist(), strict=True))

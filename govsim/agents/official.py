@@ -1,4 +1,20 @@
-"""Grassroots officials (网格员, 社区工作者, 街道干部) and department staff: their day and burnout.
+"""Officials (网格员, 社区工作者, 街道干部, department staff) in their units: everything a unit does.
+
+A *unit* is a community office (社区), a street office (街道), a department copy (条) or a district
+backstop (兜底); its officials share one day. :class:`OfficialUnits` holds every unit's state as
+arrays, one row per unit, and its methods are the units' submodels, in the order of the day:
+
+1. :meth:`OfficialUnits.plan_day` splits each unit's hours (below) and moves burnout;
+2. :meth:`OfficialUnits.patrol` finds silent problems in the grids (主动发现);
+3. the case engine serves the units' queues with the hours left for handling, and consults the
+   units' gaming practices (nominal closure, persuading withdrawal) case by case;
+4. :meth:`OfficialUnits.assess` scores the units every assessment period and lets them adapt their
+   practices (:mod:`govsim.platform.assessment` holds the indicators and the learning rule).
+
+Each community, street and department is also a Mesa agent (:class:`Office`, and
+:class:`govsim.agents.department.Department`): a handle on its row.
+
+**The day.**
 
 Officials of a unit share one pool of platform working hours, ``officials * hours_per_day *
 (1 - routine_share) * (1 - loss * burnout)`` (routine duties outside the platform take the rest). Each day the pool is split, in this order of precedence, among:
@@ -25,9 +41,26 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from govsim.cases import CaseStore
+from govsim.city import BACKSTOP, COMMUNITY, DEPARTMENT, STREET, City
+from govsim.metrics import Ledger
+from govsim.platform.assessment import (
+    AssessmentResult,
+    adapt_practices,
+    score_units,
+    unit_indicators,
+)
+from govsim.platform.engine import DayReport
+from govsim.schema import EXTRA_TRACES, INDICATORS, PRACTICES, Scenario
+
 MIN_HANDLING_SHARE = 0.1
+"""Share of the pool always left for handling cases, however heavy the fixed demands."""
 ASSIST_MINUTES = 20.0
+"""Minutes of a community worker's time per assisted filing (帮办代办). Assumption."""
 OFFLINE_INTAKE_MINUTES = 10.0
+"""Minutes per offline intake at a community service centre. Assumption."""
+BACKSTOP_STAFF = 2
+"""Officials of a district's backstop (兜底) office. Assumption."""
 TIME_USES = ("data", "assist", "pressure", "deliberation", "patrol", "handling")
 """The parts of an official's day, in order of precedence."""
 
@@ -96,30 +129,256 @@ def update_burnout(
     return np.clip(new, 0.0, 1.0)
 
 
-class Official(mesa.Agent):
-    """A grassroots official or department staff member: a view onto their unit's day.
+class OfficialUnits:
+    """Every unit's officials, one row per unit (the units of :class:`govsim.city.City`).
+
+    Args:
+        scenario: The validated scenario.
+        city: The city's structure (its units).
+        rng: The engine's stream: initial practices and each period's learning draw from it.
 
     Attributes:
-        unit: Index of the unit (community, street or department) they work in.
-        role: ``grid_worker``, ``community_worker`` or ``street_official`` (department staff are
-            counted in their department's pool, not as agents).
+        staff: Officials (servers) per unit.
+        grassroots: Whether each unit is a community or street office.
+        burnout: Burnout in [0,1] per unit (shared by its officials).
+        practices: Gaming-practice propensities per unit, one column per practice
+            (:data:`govsim.schema.PRACTICES`); the case engine reads them.
+        budget: Today's time budget (``None`` before the first day).
+        hours_per_server: Today's handling hours per official (what the case engine serves with).
+        last_assessment: The latest period's scores (``None`` before the first).
     """
 
-    def __init__(self, model: mesa.Model, unit: int, role: str) -> None:
-        """Create an official of ``unit`` with ``role``."""
+    def __init__(self, scenario: Scenario, city: City, rng: np.random.Generator) -> None:
+        s = scenario
+        o = s.officials
+        kinds = city.unit_kind
+        self.config = s
+        self.city = city
+        self.staff = np.zeros(city.n_units, dtype=np.int64)
+        self.staff[kinds == COMMUNITY] = o.community_workers + s.city.grids_per_community
+        self.staff[kinds == STREET] = o.street_officials
+        dept_staff = [d.staff for d in s.departments.values()]
+        for u in np.flatnonzero(kinds == DEPARTMENT):
+            self.staff[u] = dept_staff[city.unit_dept[u]]
+        self.staff[kinds == BACKSTOP] = BACKSTOP_STAFF
+        learning = s.assessment.learning
+        self.practices = np.clip(
+            rng.normal(
+                learning.initial_gaming,
+                learning.initial_gaming / 2,
+                size=(city.n_units, len(PRACTICES)),
+            ),
+            0,
+            1,
+        )
+        self.burnout = np.zeros(city.n_units)
+        self.hours_per_server = np.full(city.n_units, o.hours_per_day)
+        self.budget: TimeBudget | None = None
+        self.last_assessment: AssessmentResult | None = None
+        self.grassroots = (kinds == COMMUNITY) | (kinds == STREET)
+        self.community_units = np.flatnonzero(kinds == COMMUNITY)
+        # what yesterday left for today's plan: intakes at the communities' counters, data entries
+        # of recorded transitions, citizens pressed, entries of matters forced online
+        self.offline_intakes = np.zeros(city.n_communities)
+        self.assisted_intakes = np.zeros(city.n_communities)
+        self.entries = np.zeros(city.n_units, dtype=np.int64)
+        self.pressed = np.zeros(city.n_units, dtype=np.int64)
+        self.forced_entries = np.zeros(city.n_units)
+        # summoned tasks done (on time) this assessment period: the streets' reverse assessment
+        self.summoned_tasks = np.zeros(city.n_units, dtype=np.int64)
+        self.summoned_on_time = np.zeros(city.n_units, dtype=np.int64)
+        # figures of the day that stay the same all run
+        weights = s.assessment.weights
+        self._n_indicators = sum(1 for k in INDICATORS if weights.get(k, 0.0) > 0)
+        self._traces_assessed = weights.get("traces", 0.0) > 0
+        self._deliberation_hours = np.where(
+            kinds == COMMUNITY, s.party.deliberation_hours_per_month / 30.0, 0.0
+        )
+
+    # ------------------------------------------------------------------ the day
+    def plan_day(self, day: int, queued_work_hours: np.ndarray, ledger: Ledger) -> None:
+        """Split every unit's hours among the day's uses from yesterday's demands; move burnout.
+
+        Args:
+            day: Today.
+            queued_work_hours: Staff-hours of case work waiting in each unit's queue.
+            ledger: Where the grassroots' hours, burnout and overload of the day are recorded.
+        """
+        o = self.config.officials
+        kinds = self.city.unit_kind
+        hours = o.hours_per_day
+        capacity = 1.0 - o.burnout_capacity_loss * self.burnout
+        pool = self.staff * hours * (1.0 - o.routine_share) * capacity
+        trace_level = (1.0 if self._traces_assessed else 0.0) + self.practices[:, EXTRA_TRACES]
+        reporting = o.reporting_minutes_per_indicator * self._n_indicators
+        per_official = (reporting + o.trace_minutes * trace_level) / 60.0
+        entries = (self.entries + self.forced_entries) * o.entry_minutes_per_transition * o.apps
+        self.forced_entries[:] = 0  # counted; today's forced-online cases add tomorrow's
+        # only grassroots officials check in and upload traces; everyone reports the indicators
+        data = entries / 60.0 + np.where(
+            self.grassroots,
+            self.staff * per_official,
+            self.staff * o.reporting_minutes_per_indicator * self._n_indicators / 60.0,
+        )
+        community = kinds == COMMUNITY
+        assist = np.zeros(self.city.n_units)
+        assist[community] = (
+            self.offline_intakes * OFFLINE_INTAKE_MINUTES + self.assisted_intakes * ASSIST_MINUTES
+        ) / 60.0
+        pressure = self.pressed * self.config.gaming.pressure_minutes / 60.0
+        grids = self.config.city.grids_per_community
+        patrol = np.where(
+            community, o.patrol_share * grids * hours * (1.0 - o.routine_share) * capacity, 0.0
+        )
+        budget = allocate_time(
+            pool, data, assist, pressure, self._deliberation_hours, patrol, queued_work_hours
+        )
+        self.budget = budget
+        self.burnout = update_burnout(
+            self.burnout, budget.workload, o.burnout_rate, o.recovery_rate
+        )
+        self.hours_per_server = np.maximum(budget.handling / np.maximum(self.staff, 1), 1e-3)
+        self._record_day(day, ledger)
+
+    def _record_day(self, day: int, ledger: Ledger) -> None:
+        g = self.grassroots
+        b = self.budget
+        ledger.data_hours[day] = b.data[g].sum()
+        ledger.assist_hours[day] = b.assist[g].sum()
+        ledger.pool_hours[day] = b.pool[g].sum()
+        w = self.staff[g]
+        ledger.burnout_mean[day] = float(np.multiply(self.burnout[g], w).sum() / w.sum())
+        ledger.overload_share[day] = float(w[b.workload[g] > 1.0].sum() / w.sum())
+
+    def patrol(
+        self, community: np.ndarray, rate_per_hour: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """主动发现: which of today's silent problems the grid workers' patrols find.
+
+        Each community's patrol finds ``Poisson(patrol hours x rate_per_hour)`` of the silent
+        problems in its territory, taken in random order.
+
+        Args:
+            community: Home community of each silent problem.
+            rate_per_hour: Problems found per patrol hour (``officials.patrol_discovery_per_hour``).
+            rng: The citizens' stream (discovery is part of the day's problem draws).
+
+        Returns:
+            A mask over ``community``: found.
+        """
+        found = np.zeros(len(community), dtype=bool)
+        if len(community) == 0 or self.budget is None:
+            return found
+        expected = self.budget.patrol[self.community_units] * rate_per_hour
+        order = rng.permutation(len(community))
+        by_community = order[np.argsort(community[order], kind="stable")]
+        sorted_comm = community[by_community]
+        first = np.searchsorted(sorted_comm, sorted_comm, side="left")
+        rank = np.arange(len(community)) - first
+        found[by_community[rank < rng.poisson(expected)[sorted_comm]]] = True
+        return found
+
+    def note_counter_intakes(self, community: np.ndarray, channel: np.ndarray) -> None:
+        """Remember today's offline and assisted filings per community (tomorrow's assisting)."""
+        from govsim.cases import ASSISTED, OFFLINE
+
+        n = self.city.n_communities
+        self.offline_intakes = np.bincount(community[channel == OFFLINE], minlength=n)
+        self.assisted_intakes = np.bincount(community[channel == ASSISTED], minlength=n)
+
+    def note_forced_entries(self, units: np.ndarray, extra_entries: float) -> None:
+        """Matters forced online (一网通办 of what belongs offline) add entries at their owners."""
+        np.add.at(self.forced_entries, units, extra_entries)
+
+    def note_pressed(self, units: np.ndarray) -> None:
+        """Citizens pressed for a good rating by ``units`` (one entry per pressed callback)."""
+        self.pressed += np.bincount(units, minlength=len(self.pressed))
+
+    def end_day(self, report: DayReport) -> None:
+        """Take in what the case engine reports of the day's work at the units."""
+        self.entries = report.entries
+        self.pressed = report.pressed_to_withdraw.copy()
+        self.summoned_tasks += report.summoned_tasks
+        self.summoned_on_time += report.summoned_on_time
+
+    # ------------------------------------------------------------------ the assessment period
+    def assess(self, now: float, cases: CaseStore, rng: np.random.Generator) -> AssessmentResult:
+        """考核: score the period's cases, rank the units, and let them adapt their practices.
+
+        Args:
+            now: The end of the period (days).
+            cases: The case store; the period's cases are those created in its last
+                ``assessment.period_days``.
+            rng: The engine's stream (imitation partners, exploration).
+
+        Returns:
+            The period's assessment (also kept as :attr:`last_assessment`).
+        """
+        s, city = self.config, self.city
+        lo = cases.first_created_at_or_after(now - s.assessment.period_days)
+        indicators, n_cases, caught = unit_indicators(
+            cases.view(lo),
+            now,
+            city.n_units,
+            s.closed_loop.response_hours / 24.0,
+            self.practices,
+        )
+        reverse = None
+        if s.dispatch.summoning:
+            reverse = np.divide(
+                self.summoned_on_time,
+                self.summoned_tasks,
+                out=np.full(city.n_units, np.nan),
+                where=self.summoned_tasks > 0,
+            )
+            self.summoned_on_time[:] = 0
+            self.summoned_tasks[:] = 0
+        result = score_units(indicators, caught, city.unit_kind, city.unit_vertical, reverse, s)
+        self.practices[:] = adapt_practices(
+            self.practices, result.felt, city.unit_kind, n_cases > 0, s, rng
+        )
+        self.last_assessment = result
+        return result
+
+    def time_shares(self, unit: int) -> dict[str, float]:
+        """Share of today's working time unit ``unit`` spends on each use."""
+        b = self.budget
+        if b is None or b.pool[unit] <= 0:
+            return dict.fromkeys(TIME_USES, 0.0)
+        return {k: float(getattr(b, k)[unit] / b.pool[unit]) for k in TIME_USES}
+
+
+class Office(mesa.Agent):
+    """A community office (社区) or street office (街道办): a handle on its row of the units.
+
+    Attributes:
+        unit: Index of the unit in the city's unit space.
+        kind: ``community`` or ``street``.
+    """
+
+    def __init__(self, model: mesa.Model, unit: int, kind: str) -> None:
+        """Create the office of ``unit``."""
         super().__init__(model)
         self.unit = unit
-        self.role = role
+        self.kind = kind
+
+    @property
+    def staff(self) -> int:
+        """Officials working in the office (grid workers included in a community)."""
+        return int(self.model.officials.staff[self.unit])
 
     @property
     def burnout(self) -> float:
-        """Burnout in [0,1] (shared by the unit's officials)."""
-        return float(self.model.unit_burnout[self.unit])
+        """Burnout in [0,1] (shared by the office's officials)."""
+        return float(self.model.officials.burnout[self.unit])
+
+    @property
+    def practices(self) -> dict[str, float]:
+        """The office's current gaming-practice propensities."""
+        row = self.model.officials.practices[self.unit]
+        return dict(zip(PRACTICES, row.tolist(), strict=True))
 
     @property
     def time_shares(self) -> dict[str, float]:
-        """Share of yesterday's working time spent on each use."""
-        b = self.model.time_budget
-        if b is None or b.pool[self.unit] <= 0:
-            return dict.fromkeys(TIME_USES, 0.0)
-        return {k: float(getattr(b, k)[self.unit] / b.pool[self.unit]) for k in TIME_USES}
+        """Share of today's working time spent on each use."""
+        return self.model.officials.time_shares(self.unit)

@@ -1,11 +1,16 @@
 """Party organisations (街道党工委, 社区党支部): summoning departments and mobilising volunteers.
 
-A street party working committee may summon departments (吹哨报到) when the scenario switches
-summoning on: each day it picks, up to its coordination capacity ``summons_per_street_day``, the
-open cases of its territory that are multi-department or have been open longer than
-``summon_after_days`` (oldest first), and summons their owners, who must respond within
-``summon_response_hours``. Community party branches supply the volunteers counted by
-``channels.volunteers_per_community`` for assisted reporting.
+**Summoning (吹哨报到).** When the scenario switches summoning on, each street party working
+committee summons departments every day: up to ``Poisson(summons_per_street_day)`` of the open cases
+of its territory that are multi-department or have been open longer than ``summon_after_days``
+(oldest first). The owners must respond within ``summon_response_hours``: a summoned case's pending
+parts go straight to their owners and jump their queues (:meth:`CaseEngine.summon`), and the
+streets assess how the departments responded (the reverse assessment in
+:mod:`govsim.platform.assessment`). Only cases created within the last :data:`LOOKBACK_DAYS` are
+considered.
+
+**Volunteers.** Community party branches supply the volunteers counted by
+``channels.volunteers_per_community`` for assisted reporting (see :mod:`govsim.agents.citizen`).
 """
 
 from __future__ import annotations
@@ -13,54 +18,88 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from govsim.cases import IS_FINISHED
+from govsim.cases import IS_FINISHED, CaseStore
+from govsim.platform.engine import CaseEngine
+from govsim.schema import DispatchSpec
+
+LOOKBACK_DAYS = 60.0
+"""How far back (days of creation) a committee looks for stalled cases."""
 
 
-class PartyOrganisation(mesa.Agent):
-    """A street party working committee or a community party branch.
+class StreetCommittee(mesa.Agent):
+    """A street party working committee (街道党工委), one per street.
 
     Attributes:
-        level: ``street`` or ``community``.
-        area: Index of the street or community it leads.
+        street: Index of the street it leads.
+        summons: Cases it has summoned departments for so far.
     """
 
-    def __init__(self, model: mesa.Model, level: str, area: int) -> None:
-        """Create the organisation for street or community ``area``."""
+    def __init__(self, model: mesa.Model, street: int) -> None:
+        """Create the committee of ``street``."""
         super().__init__(model)
-        self.level = level
-        self.area = area
+        self.street = street
         self.summons = 0
 
 
-def summon_stalled_cases(model, t: float) -> int:
-    """吹哨报到 for every street at time ``t``: returns how many cases were summoned."""
-    d = model.config.dispatch
-    if not d.summoning or d.summons_per_street_day <= 0:
-        return 0
-    store, eng = model.cases, model.engine
-    lo = store.first_created_at_or_after(t - 60.0)
-    hi = store.n
+def stalled_cases(
+    cases: CaseStore,
+    case_street: np.ndarray,
+    dispatch: DispatchSpec,
+    t: float,
+    n_streets: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cases every street's committee summons for at time ``t`` (module docstring).
+
+    Args:
+        cases: The case store.
+        case_street: The street of each case's territory.
+        dispatch: The dispatch section (summoning's thresholds and capacity).
+        t: Now (days).
+        n_streets: Number of streets.
+        rng: The stream the committees' daily capacities are drawn from.
+
+    Returns:
+        (chosen case ids, their streets).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    lo = cases.first_created_at_or_after(t - LOOKBACK_DAYS)
+    hi = cases.n
     if hi <= lo:
-        return 0
-    idx = np.arange(lo, hi)
-    st = store.state[lo:hi]
-    open_ = ~IS_FINISHED[st] & ~store.consultation[lo:hi] & ~store.summoned[lo:hi]
-    age = t - store.t_created[lo:hi]
+        return none, none
+    state = cases.state[lo:hi]
+    open_ = ~IS_FINISHED[state] & ~cases.consultation[lo:hi] & ~cases.summoned[lo:hi]
+    age = t - cases.t_created[lo:hi]
     # only cases already filed by time t (today's later filings wait for tomorrow's summons)
-    eligible = open_ & (age >= 0) & ((store.owner_units[lo:hi] > 1) | (age > d.summon_after_days))
-    cand = idx[eligible]
-    if len(cand) == 0:
+    multi = cases.owner_units[lo:hi] > 1
+    eligible = open_ & (age >= 0) & (multi | (age > dispatch.summon_after_days))
+    candidates = np.arange(lo, hi)[eligible]
+    if len(candidates) == 0:
+        return none, none
+    streets = case_street[candidates]
+    capacity = rng.poisson(dispatch.summons_per_street_day, size=n_streets)
+    order = np.lexsort((cases.t_created[candidates], streets))
+    candidates, streets = candidates[order], streets[order]
+    rank = np.arange(len(candidates)) - np.searchsorted(streets, streets, side="left")
+    chosen = rank < capacity[streets]
+    return candidates[chosen], streets[chosen]
+
+
+def summon_departments(
+    committees: list[StreetCommittee],
+    cases: CaseStore,
+    engine: CaseEngine,
+    dispatch: DispatchSpec,
+    t: float,
+    rng: np.random.Generator,
+) -> int:
+    """吹哨报到 for every street at time ``t``; returns how many cases were summoned."""
+    if dispatch.summons_per_street_day <= 0:
         return 0
-    streets = eng.case_street[cand]
-    cap = model.rng.poisson(d.summons_per_street_day, size=model.city.n_streets)
-    order = np.lexsort((store.t_created[cand], streets))
-    cand, streets = cand[order], streets[order]
-    first = np.searchsorted(streets, streets, side="left")
-    rank = np.arange(len(cand)) - first
-    chosen = cand[rank < cap[streets]]
-    response = d.summon_response_hours / 24.0
-    for c in chosen.tolist():
-        eng.summon(t, c, response)
-    for org in model.street_party:
-        org.summons += int(np.sum(streets[rank < cap[streets]] == org.area))
+    chosen, streets = stalled_cases(cases, engine.case_street, dispatch, t, len(committees), rng)
+    response_days = dispatch.summon_response_hours / 24.0
+    for case in chosen.tolist():
+        engine.summon(t, case, response_days)
+    for street, n in enumerate(np.bincount(streets, minlength=len(committees)).tolist()):
+        committees[street].summons += n
     return len(chosen)

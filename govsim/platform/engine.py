@@ -42,6 +42,8 @@ of a wave are made in blocks, in the order of the wave (kinds, then event time).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from govsim.cases import (
@@ -55,12 +57,12 @@ from govsim.cases import (
     WITHDRAWN,
     CaseStore,
 )
-from govsim.city import City
+from govsim.city import DEPARTMENT, City
 from govsim.platform.service import ServiceSystem
-from govsim.schema import Scenario
+from govsim.schema import NOMINAL_CLOSURE, PERSUADE_WITHDRAWAL, PRACTICES, Scenario
 
 DISPATCH, ARRIVE, COMPLETE, AUDIT, ESCALATE, WITHDRAW = range(6)
-EVENT_NAMES = ("dispatch", "arrive", "complete", "audit", "escalate", "withdraw")
+"""Event kinds."""
 UNIFIED_SPEEDUP = 10.0
 """A command centre hands a case on this many times faster than a street does."""
 MAX_PARTS = 8
@@ -154,6 +156,36 @@ class _Events:
         self.t, self.kind, self.case, self.part, self.unit, self.ver = cols
 
 
+@dataclass(frozen=True)
+class DayReport:
+    """What happened in the case engine on one day (:meth:`CaseEngine.run_day`).
+
+    Attributes:
+        closed: Cases recorded closed or withdrawn today, in the order it happened (a case closed,
+            reopened and closed again appears twice).
+        entries: Recorded transitions (data entries) per unit.
+        pressed_to_withdraw: Citizens each unit tried to persuade to withdraw (劝撤).
+        summoned_tasks: Parts of summoned cases each department finished.
+        summoned_on_time: Of those, finished by the case's deadline.
+    """
+
+    closed: np.ndarray
+    entries: np.ndarray
+    pressed_to_withdraw: np.ndarray
+    summoned_tasks: np.ndarray
+    summoned_on_time: np.ndarray
+
+
+@dataclass
+class _DayTallies:
+    """What :class:`DayReport` reports, gathered while the day runs."""
+
+    closed: list[int]
+    pressed_to_withdraw: np.ndarray
+    summoned_tasks: np.ndarray
+    summoned_on_time: np.ndarray
+
+
 class CaseEngine:
     """Routes, serves and closes cases.
 
@@ -162,7 +194,10 @@ class CaseEngine:
         city: The city structure.
         store: The case store (shared with the model).
         servers: Servers per unit.
-        rng: The model's random generator.
+        rng: The engine's random stream.
+        practices: The units' gaming-practice propensities (one row per unit, columns as
+            :data:`govsim.schema.PRACTICES`), read as units change them; none by default.
+        audits: Whether closed cases are audited (off for the M/M/c validation queue).
     """
 
     def __init__(
@@ -172,6 +207,9 @@ class CaseEngine:
         store: CaseStore,
         servers: np.ndarray,
         rng: np.random.Generator,
+        *,
+        practices: np.ndarray | None = None,
+        audits: bool = True,
     ) -> None:
         self.s = scenario
         self.city = city
@@ -195,21 +233,15 @@ class CaseEngine:
         self.next_part = np.zeros(cap, dtype=np.int8)
         self.part_nominal = np.zeros((cap, MAX_PARTS), dtype=bool)
         self._hours = np.ones(city.n_units)
-        self.practices = np.zeros((city.n_units, 4))
-        """Gaming practice propensities per unit (nominal closure, pressure, withdrawal, traces)."""
+        self.practices = (
+            np.zeros((city.n_units, len(PRACTICES))) if practices is None else practices
+        )
+        self.audits = audits
         d = scenario.dispatch
         self.ds = d.data_sharing
         self.unified = d.mode == "unified"
-        self.transitions = np.zeros(city.n_units, dtype=np.int64)
-        """Recorded transitions (data entries) per unit on the last day run."""
         self._counted: list[np.ndarray] = []
-        self.pressed_today = np.zeros(city.n_units, dtype=np.int64)
-        self.forced_entries_today = np.zeros(city.n_units)
-        self.summoned_tasks = np.zeros(city.n_units, dtype=np.int64)
-        self.summoned_on_time = np.zeros(city.n_units, dtype=np.int64)
-        self.closed_today: list[int] = []
-        self.day_start = 0.0
-        self.quiet_queue_mode = scenario.queue.enabled
+        self._day = self._new_day_tallies()
         # the department copies serving each district (where a misrouted part may land)
         self._district_depts = np.ascontiguousarray(city.dept_unit.T)
         self._wrong_cache: dict[tuple[int, int], list[int]] = {}
@@ -271,12 +303,18 @@ class CaseEngine:
         """Count one recorded transition (data entry) at each of ``units`` (-1 = none)."""
         self._counted.append(units)  # tallied once, at the end of the day (run_day)
 
-    def _tally_transitions(self) -> None:
+    def _new_day_tallies(self) -> _DayTallies:
+        n = self.city.n_units
+        return _DayTallies([], *(np.zeros(n, dtype=np.int64) for _ in range(3)))
+
+    def _tally_entries(self) -> np.ndarray:
+        entries = np.zeros(self.city.n_units, dtype=np.int64)
         if self._counted:
             units = np.concatenate(self._counted)
             self._counted = []
             units = units[units >= 0]
-            self.transitions += np.bincount(units, minlength=len(self.transitions))
+            entries += np.bincount(units, minlength=len(entries))
+        return entries
 
     def _delays(self, mean: float | np.ndarray, k: int) -> np.ndarray:
         """``k`` exponential delays with the given mean(s) (0 where the mean is 0)."""
@@ -292,9 +330,6 @@ class CaseEngine:
 
     def _coordination_mean(self) -> float:
         return self.s.dispatch.coordination_days * (1.0 - self.ds)
-
-    def _set_states(self, cases: np.ndarray, state: int) -> None:
-        self.store.set_states(cases, state)
 
     # ----------------------------------------------------------------- intake of new cases
     def register(
@@ -372,17 +407,22 @@ class CaseEngine:
         self.owners[ids, 0] = 0
         st.unit[ids] = 0
         st.t_owner[ids] = t
-        self._set_states(ids, DISPATCHED)
+        self.store.set_states(ids, DISPATCHED)
         self.service.submit_many(np.zeros(len(ids), dtype=np.int64), ids, 0, efforts, t, t)
 
     # ----------------------------------------------------------------- the day
-    def run_day(self, day: int, hours_per_day: np.ndarray) -> None:
-        """Handle all events of day ``day`` (case by case in time order), serving every unit's queue."""
-        self.day_start = float(day)
+    def run_day(self, day: int, hours_per_day: np.ndarray) -> DayReport:
+        """Handle all events of day ``day`` (case by case in time order), serving every unit's queue.
+
+        Args:
+            day: The day.
+            hours_per_day: Handling hours per server of each unit today.
+
+        Returns:
+            What happened: closures, data entries, pressing and summoned work per unit.
+        """
         day_end = day + 1.0
-        self.transitions[:] = 0
-        self.pressed_today[:] = 0
-        self.closed_today = []
+        self._day = tally = self._new_day_tallies()
         self._hours = hours_per_day
         self._refresh_day_constants()
         pool = self.events
@@ -403,7 +443,13 @@ class CaseEngine:
             self._route(due, day_end)
             if not len(due):
                 break
-        self._tally_transitions()
+        return DayReport(
+            closed=np.array(tally.closed, dtype=np.int64),
+            entries=self._tally_entries(),
+            pressed_to_withdraw=tally.pressed_to_withdraw,
+            summoned_tasks=tally.summoned_tasks,
+            summoned_on_time=tally.summoned_on_time,
+        )
 
     def _route(self, due: _Events, day_end: float) -> None:
         """Move newly scheduled events into today's ``due`` set or the pool of later days."""
@@ -503,7 +549,7 @@ class CaseEngine:
         fresh = _REDISPATCH_STATES[state]
         if fresh.any():
             c = case[fresh]
-            self._set_states(c, DISPATCHED)
+            self.store.set_states(c, DISPATCHED)
             td = st.t_dispatched[c]
             st.t_dispatched[c] = np.where(np.isnan(td), t[fresh], td)
         owner = self.owners[case, part]
@@ -602,7 +648,7 @@ class CaseEngine:
         if back.any():
             c = case[back]
             st.returns[c] += 1
-            self._set_states(c, RETURNED)
+            self.store.set_states(c, RETURNED)
             self._push(
                 t[back] + self._delays(self._handoff_mean(), len(c)), DISPATCH, c, part[back], -1
             )
@@ -617,14 +663,15 @@ class CaseEngine:
     def _queue_at_owner(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
         practices = self.practices
-        withdraw_p = practices[unit, 2]
+        withdraw_p = practices[unit, PERSUADE_WITHDRAWAL]
         tries = (withdraw_p > 0) & (st.owner_units[case] == 1)
         if tries.any():
             idx = np.flatnonzero(tries)
             pressed = idx[self.rng.random(len(idx)) < withdraw_p[idx]]
             if len(pressed):
                 # persuading the citizen to withdraw (劝撤)
-                self.pressed_today += np.bincount(unit[pressed], minlength=len(self.pressed_today))
+                tally = self._day.pressed_to_withdraw
+                tally += np.bincount(unit[pressed], minlength=len(tally))
                 ok = pressed[self.rng.random(len(pressed)) < self.s.gaming.withdrawal_success]
                 if len(ok):
                     self._push(t[ok] + WITHDRAW_DELAY, WITHDRAW, case[ok], part[ok], unit[ok])
@@ -634,7 +681,7 @@ class CaseEngine:
         if not len(case):
             return
         effort = self._delays(self.case_effort[case], len(case))
-        nominal_p = practices[unit, 0]
+        nominal_p = practices[unit, NOMINAL_CLOSURE]
         tries = nominal_p > 0
         nominal = np.zeros(len(case), dtype=bool)
         if tries.any():
@@ -672,7 +719,7 @@ class CaseEngine:
         st.t_started[case] = np.where(np.isnan(ts), t, ts)
         waiting = _WAITING_STATES[st.state[case]]
         if waiting.any():
-            self._set_states(case[waiting], IN_PROGRESS)
+            self.store.set_states(case[waiting], IN_PROGRESS)
             self._count(unit[waiting])
 
     def _on_complete(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
@@ -692,13 +739,13 @@ class CaseEngine:
         self.part_solved[case, part] = solved
         self._count(unit)
         if self.s.dispatch.summoning:  # only summoning marks cases summoned
-            summoned = st.summoned[case] & (self.city.unit_kind[unit] == 2)
+            summoned = st.summoned[case] & (self.city.unit_kind[unit] == DEPARTMENT)
             if summoned.any():
                 u = unit[summoned]
-                n = len(self.summoned_tasks)
-                self.summoned_tasks += np.bincount(u, minlength=n)
+                n = self.city.n_units
+                self._day.summoned_tasks += np.bincount(u, minlength=n)
                 on_time = t[summoned] <= st.deadline[case[summoned]]
-                self.summoned_on_time += np.bincount(u[on_time], minlength=n)
+                self._day.summoned_on_time += np.bincount(u[on_time], minlength=n)
         st.parts_left[case] -= 1
         done = st.parts_left[case] <= 0
         n_parts = st.owner_units[case]
@@ -733,9 +780,9 @@ class CaseEngine:
             st.mark_solved_many(c)
             ts = st.t_solved[c]
             st.t_solved[c] = np.where(np.isnan(ts), t[solved], ts)
-        self._set_states(case, CLOSED)
-        self.closed_today.extend(case.tolist())
-        if not self.quiet_queue_mode:
+        st.set_states(case, CLOSED)
+        self._day.closed.extend(case.tolist())
+        if self.audits:
             audited = self.rng.random(len(case)) < self.s.closed_loop.audit_rate
             if audited.any():
                 c = case[audited]
@@ -750,9 +797,9 @@ class CaseEngine:
         for u, c in zip(unit.tolist(), case.tolist(), strict=True):
             self.service.withdraw(u, c)
         st.t_closed[case] = t
-        self._set_states(case, WITHDRAWN)
+        st.set_states(case, WITHDRAWN)
         self._count(unit)
-        self.closed_today.extend(case.tolist())
+        self._day.closed.extend(case.tolist())
 
     def _on_audit(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
@@ -764,14 +811,14 @@ class CaseEngine:
         st.t_audit[case] = t
         self._count(st.unit[case].astype(np.int64))
         ok = st.solved[case]
-        self._set_states(case[ok], VERIFIED)
+        self.store.set_states(case[ok], VERIFIED)
         bad = ~ok
         if not bad.any():
             return
         t, case = t[bad], case[bad]
         st.caught[case[st.nominal[case]]] = True
         # reopen: every unsolved part goes back to its owner, to the front of the queue
-        self._set_states(case, REOPENED)
+        self.store.set_states(case, REOPENED)
         st.reopens[case] += 1
         n_parts = st.owner_units[case]
         redo = ~self.part_solved[case] & (np.arange(MAX_PARTS)[None, :] < n_parts[:, None])
@@ -785,7 +832,7 @@ class CaseEngine:
 
     def _on_escalate(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         # an overdue part sitting with a wrong unit is pulled back and re-dispatched
-        self._set_states(case, RETURNED)
+        self.store.set_states(case, RETURNED)
         self.store.returns[case] += 1
         self._push(t, DISPATCH, case, part, -1)
 

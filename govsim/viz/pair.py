@@ -183,17 +183,17 @@ class CityPair(mesa.Model):
         """
         model = self.cities[city]
         comm = model.citizens.community
-        residents = np.bincount(comm, minlength=model.n_communities).astype(float)
+        residents = np.bincount(comm, minlength=model.city.n_communities).astype(float)
         residents[residents == 0] = np.nan
         if colouring == "open_cases":
             return model.community_open_cases().astype(float)
         if colouring == "trust":
             return np.bincount(
-                comm, weights=model.citizens.trust, minlength=model.n_communities
+                comm, weights=model.citizens.trust, minlength=model.city.n_communities
             ) / (residents)
         if colouring == "literacy":
             lit = model.citizens.literacy
-            return np.bincount(comm, weights=lit, minlength=model.n_communities) / residents
+            return np.bincount(comm, weights=lit, minlength=model.city.n_communities) / residents
         raise ValueError(
             f"colouring: got {colouring!r}, expected one of {', '.join(CITY_COLOURINGS)}"
         )

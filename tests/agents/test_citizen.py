@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from govsim import metrics as M
 from govsim.agents.citizen import (
-    CitizenArrays,
+    Citizens,
     build_network,
     build_population,
     channel_costs,
@@ -192,10 +192,10 @@ def test_voice_probability_directions() -> None:
 
 
 # ----------------------------------------------------------------------------- learning
-def _arrays(n: int, neighbours: sp.csr_matrix | None = None, seed: int = 0) -> CitizenArrays:
+def _arrays(n: int, neighbours: sp.csr_matrix | None = None, seed: int = 0) -> Citizens:
     rng = np.random.default_rng(seed)
     lit = rng.random(n)
-    return CitizenArrays(
+    return Citizens(
         literacy=lit,
         trust=rng.random(n),
         efficacy=rng.random(n),
@@ -292,7 +292,7 @@ def test_word_of_mouth_converges_to_consensus_on_a_connected_network() -> None:
 
 
 # ----------------------------------------------------------------------------- equity
-def _voice_ledger(c: CitizenArrays, ch: ChannelsSpec, seed: int) -> M.Ledger:
+def _voice_ledger(c: Citizens, ch: ChannelsSpec, seed: int) -> M.Ledger:
     """One day in which every citizen of a hand-built population has one problem."""
     rng = np.random.default_rng(seed)
     n = c.n

@@ -11,11 +11,12 @@ from hypothesis.extra import numpy as hnp
 from govsim.agents.official import (
     MIN_HANDLING_SHARE,
     TIME_USES,
-    Official,
+    Office,
     allocate_time,
     update_burnout,
 )
 from govsim.model import GovernanceModel
+from govsim.schema import PRACTICES
 
 HOURS = st.one_of(st.just(0.0), st.floats(0.001, 200))
 """Hours: zero or a plain positive number (no subnormals)."""
@@ -125,20 +126,24 @@ def _run(seed: int, days: int = 40, **over) -> GovernanceModel:
     return m
 
 
-def test_officials_are_agents_with_roles_and_a_day() -> None:
+def test_offices_are_agents_with_their_staff_and_a_day() -> None:
+    """One Office agent per community and street, each a handle on its unit's row: staff as the
+    scenario says (grid workers count in a community), a day whose shares add up to one."""
     m = _run(1, days=3)
     s, city = m.config, m.city
-    offs = list(m.agents_by_type[Official])
-    roles = {r: sum(o.role == r for o in offs) for r in {o.role for o in offs}}
-    assert roles == {
-        "grid_worker": city.n_communities * s.city.grids_per_community,
-        "community_worker": city.n_communities * s.officials.community_workers,
-        "street_official": city.n_streets * s.officials.street_officials,
+    offices = list(m.agents_by_type[Office])
+    kinds = {k: [o for o in offices if o.kind == k] for k in ("community", "street")}
+    assert len(kinds["community"]) == city.n_communities
+    assert len(kinds["street"]) == city.n_streets
+    assert {o.staff for o in kinds["community"]} == {
+        s.city.grids_per_community + s.officials.community_workers
     }
-    for o in offs[:: max(1, len(offs) // 20)]:
+    assert {o.staff for o in kinds["street"]} == {s.officials.street_officials}
+    for o in offices[:: max(1, len(offices) // 20)]:
         sh = o.time_shares
         assert set(sh) == set(TIME_USES) and sum(sh.values()) == pytest.approx(1.0)
         assert all(v >= 0 for v in sh.values())
+        assert set(o.practices) == set(PRACTICES) and 0 <= o.burnout <= 1
 
 
 def test_duplicate_reporting_and_traces_raise_the_formalism_burden() -> None:

@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from govsim.agents.party import PartyOrganisation, summon_stalled_cases
+from govsim.agents.party import StreetCommittee, summon_departments
 from govsim.cases import CLOSED_STATES
 from govsim.model import GovernanceModel
 
@@ -20,16 +20,22 @@ def _whistle(seed: int, days: int, **over) -> GovernanceModel:
     return m
 
 
-def test_party_organisations_exist_for_every_street_and_community() -> None:
+def _summon(m: GovernanceModel, t: float) -> int:
+    return summon_departments(m.street_committees, m.cases, m.engine, m.config.dispatch, t, m.rng)
+
+
+def test_every_street_has_a_party_committee() -> None:
     m = _whistle(1, 1)
-    orgs = list(m.agents_by_type[PartyOrganisation])
-    assert sum(o.level == "street" for o in orgs) == m.city.n_streets
-    assert sum(o.level == "community" for o in orgs) == m.city.n_communities
+    committees = list(m.agents_by_type[StreetCommittee])
+    assert sorted(c.street for c in committees) == list(range(m.city.n_streets))
 
 
 def test_no_summons_when_switched_off() -> None:
+    """With summoning off the model never summons; with no capacity the committees cannot."""
     m = _whistle(2, 30, **{"dispatch.summoning": False})
-    assert summon_stalled_cases(m, float(m.day)) == 0
+    assert not m.cases.summoned[: m.cases.n].any()
+    m = _whistle(2, 30, **{"dispatch.summons_per_street_day": 0.0})
+    assert _summon(m, float(m.day)) == 0
     assert not m.cases.summoned[: m.cases.n].any()
 
 
@@ -52,8 +58,8 @@ def test_summons_take_the_oldest_eligible_cases_up_to_each_streets_capacity() ->
     )
     cap = copy.deepcopy(m.rng).poisson(d.summons_per_street_day, size=m.city.n_streets)
     before = st.summoned[:n].copy()
-    per_org_before = [o.summons for o in m.street_party]
-    k = summon_stalled_cases(m, t)
+    per_org_before = [o.summons for o in m.street_committees]
+    k = _summon(m, t)
     chosen = idx[st.summoned[:n] & ~before]
     assert k == len(chosen) > 0
     for s in range(m.city.n_streets):
@@ -61,14 +67,14 @@ def test_summons_take_the_oldest_eligible_cases_up_to_each_streets_capacity() ->
         want = cand[np.argsort(st.t_created[cand], kind="stable")][: cap[s]]
         got = chosen[eng.case_street[chosen] == s]
         assert set(got.tolist()) == set(want.tolist()), f"street {s}"
-        assert m.street_party[s].summons - per_org_before[s] == len(want)
+        assert m.street_committees[s].summons - per_org_before[s] == len(want)
 
 
 def test_every_summons_is_counted_by_a_street_committee() -> None:
     m = _whistle(4, 60)
     total = int(m.cases.summoned[: m.cases.n].sum())
     assert total > 0
-    assert sum(o.summons for o in m.street_party) == total
+    assert sum(o.summons for o in m.street_committees) == total
 
 
 def test_summoned_cases_are_not_served_before_they_exist() -> None:

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from govsim.agents import citizen as C
 
 
-def _citizens(n: int, seed: int, isolated: int = 0) -> C.CitizenArrays:
+def _citizens(n: int, seed: int, isolated: int = 0) -> C.Citizens:
     rng = np.random.default_rng(seed)
     community = np.sort(rng.integers(0, max(1, n // 50), n))
     nbrs = C.build_network(community, 6, 0.1, rng)
@@ -18,7 +18,7 @@ def _citizens(n: int, seed: int, isolated: int = 0) -> C.CitizenArrays:
         keep[:isolated] = 0
         nbrs = sp.csr_matrix(sp.diags(keep) @ nbrs @ sp.diags(keep))
     lit = rng.random(n)
-    return C.CitizenArrays(
+    return C.Citizens(
         literacy=lit,
         trust=rng.random(n),
         efficacy=rng.random(n),

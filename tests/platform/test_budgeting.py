@@ -26,7 +26,7 @@ YEAR = 365
 
 @dataclass
 class Citizens:
-    """Stand-in for the model's CitizenArrays: only the arrays the PB reads and writes."""
+    """Stand-in for the model's Citizens: only the arrays the PB reads and writes."""
 
     literacy: np.ndarray
     trust: np.ndarray

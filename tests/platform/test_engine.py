@@ -266,7 +266,7 @@ def test_forcing_offline_matters_online_can_block_their_resolution() -> None:
     over = {"boundary.force_online": True, "boundary.forced_online_resolution_penalty": 1.0}
     m = _model(8, **over)
     st = m.cases
-    offline_cats = [i for i, name in enumerate(m.cat_names) if m.cat_offline[i]]
+    offline_cats = np.flatnonzero(m.categories.offline_suited).tolist()
     forced = np.isin(st.category[: st.n], offline_cats) & ~st.consultation[: st.n]
     assert forced.sum() > 10 and st.forced_online[: st.n][forced].all()
     assert not st.solved[: st.n][forced].any()

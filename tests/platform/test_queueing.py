@@ -29,7 +29,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govsim.model import GovernanceModel
+from govsim.queue_model import QueueModel
 from govsim.platform.queueing import (
     erlang_c,
     erlang_c_scipy_check,
@@ -109,11 +109,11 @@ def _batch_mean_se(x: np.ndarray, batches: int = BATCHES) -> tuple[float, float]
     return float(x.mean()), float(means.std(ddof=1) / math.sqrt(batches))
 
 
-def _run_mmc(c: int, rho: float, measured: int, seed: int) -> tuple[GovernanceModel, dict]:
+def _run_mmc(c: int, rho: float, measured: int, seed: int) -> tuple[QueueModel, dict]:
     lam = ARRIVALS_PER_DAY
     mu = lam / (c * rho)
     days = math.ceil(measured / (0.9 * lam) * 1.02) + 1
-    model = GovernanceModel(
+    model = QueueModel(
         scenario="queue_mmc",
         rng=seed,
         overrides={
@@ -188,7 +188,7 @@ def test_queue_mmc_matches_erlang_c(c: int, rho: float, measured: int, max_rel_s
 
 
 def test_queue_mmc_scenario_defaults_are_stable_and_reported() -> None:
-    model = GovernanceModel(scenario="queue_mmc", overrides={"days": 200})
+    model = QueueModel(scenario="queue_mmc", overrides={"days": 200})
     q = model.config.queue
     assert q.enabled and q.arrival_rate < q.servers * q.service_rate
     for _ in range(200):
