@@ -104,7 +104,7 @@ def test_queue_mode_is_a_model_of_its_own_reporting_queue_metrics() -> None:
     assert set(m.erlang_c()) == {"mean_wait_days", "mean_days_in_system", "prob_wait"}
     with pytest.raises(ValueError, match="QueueModel"):
         GovernanceModel(scenario="queue_mmc")
-    with pytest.raises(ValueError, match="queue.enabled"):
+    with pytest.raises(ValueError, match=r"queue\.enabled"):
         QueueModel(scenario="baseline")
 
 

@@ -29,7 +29,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govsim.queue_model import QueueModel
 from govsim.platform.queueing import (
     erlang_c,
     erlang_c_scipy_check,
@@ -37,6 +36,7 @@ from govsim.platform.queueing import (
     mmc_mean_wait,
     mmc_prob_wait_longer,
 )
+from govsim.queue_model import QueueModel
 
 BATCHES = 20
 Z = 4.0
