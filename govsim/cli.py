@@ -86,8 +86,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         _print_summary(result.summary, dest)
+        if scenario.queue.enabled:
+            _print_erlang_c(scenario, result.summary)
     print(dest)
     return EXIT_OK
+
+
+def _print_erlang_c(scenario, summary: dict[str, float]) -> None:
+    """The M/M/c validation queue's figures beside what Erlang C predicts."""
+    from govsim.queue_model import WARMUP_SHARE, erlang_c_prediction
+
+    q = scenario.queue
+    load = q.arrival_rate / (q.servers * q.service_rate)
+    print(
+        f"  against Erlang C (M/M/{q.servers}, utilisation {load:.2f}; "
+        f"the first {WARMUP_SHARE:.0%} of the run left out as warm-up):"
+    )
+    print(f"  {'':<20}  {'simulated':>10}  {'Erlang C':>10}  {'ratio':>6}")
+    for key, theory in erlang_c_prediction(q).items():
+        got = summary.get(key, float("nan"))
+        ratio = got / theory if theory else float("nan")
+        print(f"  {key:<20}  {got:>10.4g}  {theory:>10.4g}  {ratio:>6.3f}")
 
 
 class _ProgressBar:

@@ -24,12 +24,22 @@ from govsim.city import DEPARTMENT, City
 from govsim.model import case_store_for, read_metric, resolve_scenario
 from govsim.platform.engine import CaseEngine
 from govsim.platform.queueing import erlang_c, mmc_mean_time_in_system, mmc_mean_wait
-from govsim.schema import Scenario
+from govsim.schema import QueueSpec, Scenario
 
 WARMUP_SHARE = 0.1
 """Share of the run left out of the summary's queue figures (the queue starts empty)."""
 NEVER = 1e9
 """A deadline no case reaches (the queue has no closed loop)."""
+
+
+def erlang_c_prediction(q: QueueSpec) -> dict[str, float]:
+    """What Erlang C predicts for the queue's summary figures (days, and the share that waits)."""
+    lam, mu, c = q.arrival_rate, q.service_rate, q.servers
+    return {
+        "mean_wait_days": mmc_mean_wait(lam, mu, c),
+        "mean_days_in_system": mmc_mean_time_in_system(lam, mu, c),
+        "prob_wait": erlang_c(c, lam / mu),
+    }
 
 
 def single_unit_city(s: Scenario) -> City:
@@ -136,14 +146,7 @@ class QueueModel(mesa.Model):
 
     def erlang_c(self) -> dict[str, float]:
         """What Erlang C predicts for the summary's queue figures."""
-        q = self.config.queue
-        return {
-            "mean_wait_days": mmc_mean_wait(q.arrival_rate, q.service_rate, q.servers),
-            "mean_days_in_system": mmc_mean_time_in_system(
-                q.arrival_rate, q.service_rate, q.servers
-            ),
-            "prob_wait": erlang_c(q.servers, q.arrival_rate / q.service_rate),
-        }
+        return erlang_c_prediction(self.config.queue)
 
     def timeseries(self):
         """The daily metrics as a DataFrame (column ``day`` first)."""

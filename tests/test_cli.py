@@ -364,3 +364,22 @@ def test_commands_that_do_not_simulate_do_not_import_the_simulation_stack() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == ""
+
+
+def test_run_queue_mmc_prints_its_comparison_with_erlang_c(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The validation queue's run prints, per figure, the simulated value beside Erlang C's (the
+    statistical agreement itself is tested in tests/platform/test_queueing.py)."""
+    from govsim.queue_model import erlang_c_prediction
+
+    rc = main(["run", "queue_mmc", "--days", "300", "--out", str(tmp_path), "--no-dashboard"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "against Erlang C (M/M/5" in out
+    summary = json.loads((tmp_path / "queue_mmc-s42" / "summary.json").read_text())
+    for key, theory in erlang_c_prediction(load_scenario("queue_mmc").queue).items():
+        line = next(x for x in out.splitlines() if x.strip().startswith(key + " "))
+        simulated, predicted, _ = line.split()[1:]
+        assert float(simulated) == pytest.approx(summary[key], rel=1e-3)
+        assert float(predicted) == pytest.approx(theory, rel=1e-3)
