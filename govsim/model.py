@@ -33,7 +33,7 @@ from govsim.cases import HOTLINE, PATROL, WITHDRAWN, CaseStore
 from govsim.categories import Categories
 from govsim.city import COMMUNITY, DEPARTMENT, STREET, City
 from govsim.platform.budgeting import ParticipatoryBudgeting
-from govsim.platform.engine import CaseEngine
+from govsim.platform.engine import CaseEngine, DayReport
 from govsim.platform.intake import CaseIntake, HotlineDay, hotline_day
 from govsim.platform.supervision import call_back
 from govsim.schema import Scenario
@@ -134,6 +134,8 @@ class GovernanceModel(mesa.Model):
         )
         self.intake = CaseIntake(s, city, categories, self.cases, rng_engine)
         self.hotline = HotlineDay(0, 1.0, 0.0, 0.0)
+        self.day_report: DayReport | None = None
+        """What the case engine reported of the last day (closures, entries, reopenings...)."""
         self.pb = (
             ParticipatoryBudgeting(s.budgeting, self.citizens, city.n_communities, rng_budgeting)
             if s.budgeting.enabled
@@ -178,7 +180,7 @@ class GovernanceModel(mesa.Model):
                 self.street_committees, cases, self.engine, s.dispatch, float(d), self.rng
             )
         # 5. dispatch and service: every unit serves its queue with its handling hours
-        report = self.engine.run_day(d, officials.hours_per_server)
+        self.day_report = report = self.engine.run_day(d, officials.hours_per_server)
         officials.end_day(report)
         # 6. closures are experienced, called back and rated; citizens learn, may complain again
         if len(report.closed):

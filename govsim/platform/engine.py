@@ -167,6 +167,9 @@ class DayReport:
         pressed_to_withdraw: Citizens each unit tried to persuade to withdraw (劝撤).
         summoned_tasks: Parts of summoned cases each department finished.
         summoned_on_time: Of those, finished by the case's deadline.
+        reopened: Cases an audit found unsolved and reopened (重办), in the order it happened.
+        reopened_at: When each was reopened.
+        reopened_closed_at: When each had been closed (the closure the audit undid).
     """
 
     closed: np.ndarray
@@ -174,6 +177,9 @@ class DayReport:
     pressed_to_withdraw: np.ndarray
     summoned_tasks: np.ndarray
     summoned_on_time: np.ndarray
+    reopened: np.ndarray
+    reopened_at: np.ndarray
+    reopened_closed_at: np.ndarray
 
 
 @dataclass
@@ -184,6 +190,17 @@ class _DayTallies:
     pressed_to_withdraw: np.ndarray
     summoned_tasks: np.ndarray
     summoned_on_time: np.ndarray
+    reopened: list[np.ndarray]
+    """(case, reopened at, closed at) arrays of each wave's reopenings."""
+
+
+def _reopened_columns(waves: list[np.ndarray]) -> dict[str, np.ndarray]:
+    rows = np.concatenate(waves, axis=1) if waves else np.zeros((3, 0))
+    return {
+        "reopened": rows[0].astype(np.int64),
+        "reopened_at": rows[1],
+        "reopened_closed_at": rows[2],
+    }
 
 
 class CaseEngine:
@@ -305,7 +322,7 @@ class CaseEngine:
 
     def _new_day_tallies(self) -> _DayTallies:
         n = self.city.n_units
-        return _DayTallies([], *(np.zeros(n, dtype=np.int64) for _ in range(3)))
+        return _DayTallies([], *(np.zeros(n, dtype=np.int64) for _ in range(3)), [])
 
     def _tally_entries(self) -> np.ndarray:
         entries = np.zeros(self.city.n_units, dtype=np.int64)
@@ -449,6 +466,7 @@ class CaseEngine:
             pressed_to_withdraw=tally.pressed_to_withdraw,
             summoned_tasks=tally.summoned_tasks,
             summoned_on_time=tally.summoned_on_time,
+            **_reopened_columns(tally.reopened),
         )
 
     def _route(self, due: _Events, day_end: float) -> None:
@@ -816,6 +834,7 @@ class CaseEngine:
         if not bad.any():
             return
         t, case = t[bad], case[bad]
+        self._day.reopened.append(np.stack([case, t, st.t_closed[case]]))
         st.caught[case[st.nominal[case]]] = True
         # reopen: every unsolved part goes back to its owner, to the front of the queue
         self.store.set_states(case, REOPENED)
