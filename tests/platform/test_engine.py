@@ -32,7 +32,7 @@ from collections import defaultdict, deque
 import numpy as np
 import pytest
 
-from govsim.cases import CLOSED, CLOSED_STATES, REOPENED, RETURNED, VERIFIED, WITHDRAWN
+from govsim.cases import CLOSED, CLOSED_STATES, RETURNED, VERIFIED, WITHDRAWN
 from govsim.city import BACKSTOP
 from govsim.model import GovernanceModel
 
@@ -44,7 +44,7 @@ class Instrumented:
 
     def __init__(self, overrides: dict, seed: int, days: int = DAYS) -> None:
         m = GovernanceModel(scenario="baseline", rng=seed, overrides={"days": days, **overrides})
-        eng, svc, st = m.engine, m.engine.service, m.cases
+        svc, st = m.engine.service, m.cases
         self.subs: list[tuple[int, int, int, float]] = []
         self.starts: list[tuple[int, int, int, float, float]] = []
         self.reopen: list[tuple[int, float, float]] = []
