@@ -81,6 +81,7 @@ _BOOL_COLS = (
     "pressed",
     "forced_online",
     "problem_solved",
+    "solvable",
 )
 
 
@@ -110,6 +111,8 @@ class CaseView:
     audited: np.ndarray
     caught: np.ndarray
     nominal: np.ndarray
+    pressed: np.ndarray | None = None
+    solvable: np.ndarray | None = None
     problem_solved: np.ndarray | None = None
     """For an original case (not a repeat complaint): its problem was solved by it or by one of its
     repeat complaints. Counts solutions once per problem, in the window the problem arose."""
@@ -190,6 +193,7 @@ class CaseStore:
         self.quartile[sl] = quartile
         self.age_group[sl] = age_group
         self.state[sl] = ACCEPTED
+        self.solvable[sl] = True  # until intake draws otherwise (consultations always are)
         self.problem[sl] = ids
         if repeat_of is not None:
             self.repeat_of[sl] = repeat_of

@@ -26,7 +26,8 @@ def scores_with_frozen_gaming(
     """Last assessment scores when half the units close nominally and learning is frozen.
 
     Half the units (drawn with ``seed``) get a nominal-closure propensity of ``propensity``, the
-    rest 0, and no other gaming; exploration, imitation and intrinsic motivation are switched off so
+    rest 0, and no other gaming; exploration, imitation, reinforcement and the threshold effect are
+    switched off so
     practices stay put. After ``days`` the last assessment's scores are returned.
 
     Args:
@@ -44,7 +45,8 @@ def scores_with_frozen_gaming(
         "population.citizens": citizens,
         "assessment.learning.exploration": 0.0,
         "assessment.learning.imitation_step": 0.0,
-        "assessment.learning.intrinsic_motivation": 0.0,
+        "assessment.learning.reinforcement_rate": 0.0,
+        "gaming.threshold_boost": 0.0,
     }
     if audit_rate is not None:
         overrides["closed_loop.audit_rate"] = audit_rate
@@ -52,6 +54,7 @@ def scores_with_frozen_gaming(
     gaming = np.random.default_rng(seed).random(m.city.n_units) < 0.5
     m.officials.practices[:] = 0.0
     m.officials.practices[gaming, NOMINAL_CLOSURE] = propensity
+    m.officials.acting[:] = m.officials.practices
     for _ in range(days):
         m.step()
     return m.officials.last_assessment.score.copy(), gaming, m.city.unit_kind.copy()

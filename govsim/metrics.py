@@ -50,16 +50,33 @@ METRICS: dict[str, str] = {
     "backlog": "non-consultation cases open at the end of the day (summary: at the end of the run)",
     "hotline_answer_within_15s": "share of hotline calls answered within the answer-time standard "
     "(Erlang A, per day)",
-    "closure_gap": "closed (closed or verified) cases not really solved / closed cases",
+    "closure_gap": "closed (closed or verified) cases not really solved although their problem "
+    "could be solved / closed cases (closing without solving; honest failures apart)",
+    "honest_failure_rate": "closed cases whose problem cannot be solved at all (closed as such) / "
+    "closed cases",
     "satisfaction_reported": "cases rated satisfied at callback / rated cases",
     "satisfaction_true": "cases whose citizen is truly satisfied / rated cases",
     "satisfaction_inflation": "max(0, satisfaction_reported - satisfaction_true)",
+    "hidden_dissatisfaction": "satisfaction_inflation / (1 - satisfaction_true): the share of the "
+    "truly dissatisfied whom the ratings report satisfied (the DSI's scale for inflation)",
     "formalism_burden": "grassroots officials' hours on data work / their platform working hours (routine duties excluded)",
-    "voice_gap": "problems that never reached the platform / problems arisen",
+    "voice_gap": "problems (not consultations) that never reached the platform, or were withdrawn "
+    "under persuasion / problems (not consultations) arisen",
     "assist_burden": "grassroots officials' hours assisting citizens offline (帮办代办) / their platform working hours",
-    "dsi": "digital suspension index: weighted mean of closure_gap, satisfaction_inflation, "
-    "formalism_burden and voice_gap (metrics.dsi_weights)",
+    "dsi": "digital suspension index: weighted mean of closure_gap, hidden_dissatisfaction (the "
+    "weight of satisfaction_inflation), formalism_burden and voice_gap (metrics.dsi_weights); "
+    "each a share of what it concerns (closed cases, the truly dissatisfied, officials' hours, "
+    "problems)",
+    "indicator_validity": "Campbell's validity: across units with at least 5 cases in an "
+    "assessment period, the correlation of their score with their true performance (mean of "
+    "real resolution and true satisfaction); daily: the last period's; summary: the mean over "
+    "periods",
     "repeat_complaint_rate": "repeat complaints / non-consultation cases",
+    "official_utilisation_mean": "grassroots officials' hours in use (data work, assisting, "
+    "pressure, deliberation, patrol, and handling up to the case work waiting or arriving that "
+    "day) / their platform working hours: the staff-weighted utilisation",
+    "department_utilisation_mean": "department staff's hours in use / their platform working "
+    "hours (as official_utilisation_mean)",
     "official_burnout_mean": "mean burnout of grassroots officials (weighted by officials)",
     "official_overload_share": "share of grassroots officials whose workload exceeds their hours",
     "trust_mean": "mean trust in government over citizens",
@@ -107,10 +124,14 @@ class Ledger:
     voiced_g: np.ndarray = field(init=False)
     problems_nc_g: np.ndarray = field(init=False)
     reached: np.ndarray = field(init=False)
+    reached_nc: np.ndarray = field(init=False)
     problems: np.ndarray = field(init=False)
     data_hours: np.ndarray = field(init=False)
     assist_hours: np.ndarray = field(init=False)
     pool_hours: np.ndarray = field(init=False)
+    in_use_hours: np.ndarray = field(init=False)
+    dept_in_use_hours: np.ndarray = field(init=False)
+    dept_pool_hours: np.ndarray = field(init=False)
     burnout_mean: np.ndarray = field(init=False)
     overload_share: np.ndarray = field(init=False)
     hotline_within: np.ndarray = field(init=False)
@@ -124,10 +145,14 @@ class Ledger:
         self.voiced_g = np.zeros((d, 3))
         self.problems_nc_g = np.zeros((d, 3))
         self.reached = np.zeros(d)
+        self.reached_nc = np.zeros(d)
         self.problems = np.zeros(d)
         self.data_hours = np.zeros(d)
         self.assist_hours = np.zeros(d)
         self.pool_hours = np.zeros(d)
+        self.in_use_hours = np.zeros(d)
+        self.dept_in_use_hours = np.zeros(d)
+        self.dept_pool_hours = np.zeros(d)
         self.burnout_mean = np.zeros(d)
         self.overload_share = np.zeros(d)
         self.hotline_within = np.full(d, np.nan)
@@ -139,7 +164,7 @@ class Ledger:
         age_group: np.ndarray,
         voiced: np.ndarray,
         not_consultation: np.ndarray,
-        reached: int,
+        reached: np.ndarray,
     ) -> None:
         """Count the day's problems and voiced problems by literacy quartile and age group.
 
@@ -148,7 +173,7 @@ class Ledger:
             quartile, age_group: The group of the citizen of each problem.
             voiced: Whether each was voiced.
             not_consultation: Whether each is a problem rather than a consultation.
-            reached: Problems that reached the platform (voiced or found by patrols).
+            reached: Whether each reached the platform (voiced or found by patrols).
         """
         q, g = quartile, age_group
         self.problems_q[day] += np.bincount(q, minlength=4)  # counts, as np.add.at(row, q, 1)
@@ -158,7 +183,8 @@ class Ledger:
         self.voiced_g[day] += np.bincount(g[voiced], minlength=3)
         self.problems_nc_g[day] += np.bincount(g[not_consultation], minlength=3)
         self.problems[day] = len(q)
-        self.reached[day] = reached
+        self.reached[day] = np.count_nonzero(reached)
+        self.reached_nc[day] = np.count_nonzero(reached & not_consultation)
 
     def ensure(self, day: int) -> None:
         """Grow every array (doubling) so that row ``day`` exists; a model may run past its horizon."""
@@ -298,20 +324,35 @@ def satisfaction_metrics(v: CaseView) -> dict[str, float]:
     rep = _share(v.reported_satisfied, rated)
     true = _share(v.true_satisfied, rated)
     infl = max(0.0, rep - true) if rated.any() else 0.0
+    solvable = v.solvable if v.solvable is not None else np.ones(len(closed), dtype=bool)
     return {
-        "closure_gap": _share(~v.solved, closed),
+        "closure_gap": _share(~v.solved & solvable, closed),
+        "honest_failure_rate": _share(~v.solved & ~solvable, closed),
         "satisfaction_reported": rep,
         "satisfaction_true": true,
         "satisfaction_inflation": infl,
+        "hidden_dissatisfaction": min(1.0, infl / (1.0 - true))
+        if rated.any() and true < 1
+        else 0.0,
     }
 
 
+DSI_SCALES = {"satisfaction_inflation": "hidden_dissatisfaction"}
+"""Components the DSI reads on another scale: inflation as a share of the truly dissatisfied."""
+
+
 def dsi(components: dict[str, float], weights: dict[str, float]) -> float:
-    """The digital suspension index: weighted mean of its components (nan components count as 0)."""
+    """The digital suspension index: weighted mean of its components (nan components count as 0).
+
+    Each component is a share of what it concerns, so that they are comparable: closed cases
+    (``closure_gap``), the truly dissatisfied (``hidden_dissatisfaction``, for the weight of
+    ``satisfaction_inflation``, whose raw difference of two shares is bounded by their level),
+    officials' hours (``formalism_burden``) and problems (``voice_gap``).
+    """
     tot = sum(weights.values())
     acc = 0.0  # plain left-to-right sum, as np.nan_to_num's float64s added one by one
     for k, w in weights.items():
-        x = float(components.get(k, 0.0))
+        x = float(components.get(DSI_SCALES.get(k, k), 0.0))
         if not math.isfinite(x):  # np.nan_to_num on a scalar, without its overhead
             x = 0.0 if math.isnan(x) else math.copysign(sys.float_info.max, x)
         acc = acc + w * x
@@ -322,11 +363,12 @@ def ledger_metrics(L: Ledger, lo: int, hi: int) -> dict[str, float]:
     """Voice, formalism, official and hotline metrics from ledger rows ``lo:hi``."""
     sl = slice(lo, hi)
     out = {
-        "voice_gap": 1.0 - _ratio(L.reached[sl].sum(), L.problems[sl].sum())
-        if L.problems[sl].sum() > 0
-        else 0.0,
         "formalism_burden": _ratio(L.data_hours[sl].sum(), L.pool_hours[sl].sum()),
         "assist_burden": _ratio(L.assist_hours[sl].sum(), L.pool_hours[sl].sum()),
+        "official_utilisation_mean": _ratio(L.in_use_hours[sl].sum(), L.pool_hours[sl].sum()),
+        "department_utilisation_mean": _ratio(
+            L.dept_in_use_hours[sl].sum(), L.dept_pool_hours[sl].sum()
+        ),
         "official_burnout_mean": float(L.burnout_mean[hi - 1]) if hi > lo else float("nan"),
         "official_overload_share": mean_of(L.overload_share[sl]) if hi > lo else float("nan"),
     }
@@ -423,6 +465,17 @@ def queue_metrics(v: CaseView, warmup: float) -> dict[str, float]:
     }
 
 
+def voice_gap(v: CaseView, L: Ledger, lo: int, hi: int) -> float:
+    """Problems (not consultations) arisen on ledger days ``lo:hi`` that never reached the
+    platform, plus the window's cases withdrawn under persuasion, over those problems."""
+    problems = L.problems_nc_q[lo:hi].sum()
+    if problems <= 0:
+        return 0.0
+    withdrawn = np.count_nonzero((v.state == WITHDRAWN) & ~v.consultation)
+    unheard = problems - L.reached_nc[lo:hi].sum() + withdrawn
+    return float(min(1.0, max(0.0, unheard / problems)))
+
+
 def window_metrics(
     v: CaseView,
     ledger: Ledger,
@@ -433,6 +486,7 @@ def window_metrics(
     trust: np.ndarray,
     efficacy: np.ndarray,
     practices: np.ndarray,
+    indicator_validity: float,
     budgeting: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Every city metric over a window: the cases ``v`` and the ledger's days ``lo_day..hi_day``.
@@ -445,6 +499,8 @@ def window_metrics(
         scenario: The scenario (response time, DSI weights).
         trust, efficacy: Every citizen's trust and efficacy now.
         practices: Every unit's practice propensities now.
+        indicator_validity: Campbell's validity of the indicators (module docstring of
+            :mod:`govsim.platform.assessment`) for the window.
         budgeting: Participatory budgeting's metrics, where it runs.
     """
     out: dict[str, float] = {}
@@ -454,7 +510,9 @@ def window_metrics(
     out.update(ledger_metrics(ledger, lo_day, hi_day))
     out.update(equity_metrics(v, ledger, lo_day, hi_day))
     out.update(equity_gaps(out))
+    out["voice_gap"] = voice_gap(v, ledger, lo_day, hi_day)
     out["dsi"] = dsi(out, scenario.metrics.dsi_weights)
+    out["indicator_validity"] = indicator_validity
     out["trust_mean"] = float(trust.mean())
     out["efficacy_mean"] = float(efficacy.mean())
     out.update(budgeting or {})

@@ -130,7 +130,7 @@ class GovernanceModel(mesa.Model):
             self.cases,
             self.officials.staff,
             rng_engine,
-            practices=self.officials.practices,
+            practices=self.officials.acting,
         )
         self.intake = CaseIntake(s, city, categories, self.cases, rng_engine)
         self.hotline = HotlineDay(0, 1.0, 0.0, 0.0)
@@ -180,8 +180,10 @@ class GovernanceModel(mesa.Model):
                 self.street_committees, cases, self.engine, s.dispatch, float(d), self.rng
             )
         # 5. dispatch and service: every unit serves its queue with its handling hours
-        self.day_report = report = self.engine.run_day(d, officials.hours_per_server)
-        officials.end_day(report)
+        self.day_report = report = self.engine.run_day(
+            d, officials.hours_per_server, officials.backlog_days
+        )
+        officials.end_day(report, d, self.ledger)
         # 6. closures are experienced, called back and rated; citizens learn, may complain again
         if len(report.closed):
             self._after_closures(report.closed)
@@ -231,7 +233,7 @@ class GovernanceModel(mesa.Model):
             citizens.age_group[who],
             problems.voiced,
             ~self.categories.consultation[problems.category],
-            int(problems.reached.sum()),
+            problems.reached,
         )
         self.officials.note_counter_intakes(community, problems.channel)
 
@@ -245,7 +247,7 @@ class GovernanceModel(mesa.Model):
                 cases,
                 closed,
                 satisfied,
-                self.officials.practices,
+                self.officials.acting,
                 s.gaming.pressure_effect,
                 citizens.rng,
             )
@@ -259,7 +261,7 @@ class GovernanceModel(mesa.Model):
         """Names of the metrics this model reports (see govsim.metrics.METRICS)."""
         return [k for k in M.METRICS if self.pb is not None or k not in M.PB_METRICS]
 
-    def _window(self, v, lo_day: int, hi_day: int) -> dict[str, float]:
+    def _window(self, v, lo_day: int, hi_day: int, validity: float) -> dict[str, float]:
         c = self.citizens
         return M.window_metrics(
             v,
@@ -271,6 +273,7 @@ class GovernanceModel(mesa.Model):
             c.trust,
             c.efficacy,
             self.officials.practices,
+            validity,
             self.pb.metrics() if self.pb is not None else None,
         )
 
@@ -281,7 +284,12 @@ class GovernanceModel(mesa.Model):
         self.metrics = {
             "cases_reported": float(st.n - today),
             "backlog": float(M.open_backlog(st.state_counts)),
-            **self._window(st.view(st.first_created_at_or_after(float(lo_day))), lo_day, self.day),
+            **self._window(
+                st.view(st.first_created_at_or_after(float(lo_day))),
+                lo_day,
+                self.day,
+                self.officials.validity[-1] if self.officials.validity else float("nan"),
+            ),
         }
 
     def summary(self) -> dict[str, float]:
@@ -291,7 +299,9 @@ class GovernanceModel(mesa.Model):
         v = st.view(0, st.first_created_at_or_after(float(settle_end)))
         out = {"cases_reported": float(st.n), "backlog": float(M.open_backlog(st.state_counts))}
         # ledger rows over the same settled window as the cases, so group rates match their cohort
-        out.update(self._window(v, 0, max(settle_end, 1)))
+        finite = [x for x in self.officials.validity if np.isfinite(x)]
+        validity = float(np.mean(finite)) if finite else float("nan")
+        out.update(self._window(v, 0, max(settle_end, 1), validity))
         if not self.daily_metrics and self.day > 0:
             self._compute_metrics()  # the last day's, as a daily run would have them now
         out["official_burnout_mean"] = self.metrics.get("official_burnout_mean", float("nan"))

@@ -368,33 +368,54 @@ class DepartmentSpec(Section):
 def _default_departments() -> dict[str, DepartmentSpec]:
     D = DepartmentSpec
     return {
-        "urban_management": D(staff=3),
-        "housing": D(staff=4),
-        "environment": D(staff=2),
-        "market_regulation": D(staff=2, vertical=True),
+        "urban_management": D(staff=4),
+        "housing": D(staff=5),
+        "environment": D(staff=3),
+        "market_regulation": D(staff=1, vertical=True),
         "transport": D(staff=1, level="city"),
         "water": D(staff=2, level="city", vertical=True),
-        "civil_affairs": D(staff=3),
+        "civil_affairs": D(staff=2),
     }
 
 
 class OfficialsSpec(Section):
-    """Grassroots officials (网格员, 社区工作者, 街道干部): time budgets, data work, burnout."""
+    """Grassroots officials (网格员, 社区工作者, 街道干部): time budgets, data work, burnout.
+
+    Capacity is calibrated, not observed: with the defaults the baseline's grassroots offices run
+    at about 70% and its departments at about 75% of their platform hours (``govsim run baseline``:
+    ``official_utilisation_mean``, ``department_utilisation_mean``). The target, 70-95%, is an
+    assumption: a busy but stable service system (in queueing practice waits explode above about
+    90% utilisation, Erlang C) in a street-level bureaucracy whose demand meets or exceeds its
+    supply (Lipsky 1980), overloaded by upward tasks (seed paper 001).
+    """
 
     community_workers: int = P(
-        3, "officials", "Case-handling workers per community (besides grid workers).", ge=1, le=1000
+        1, "officials", "Case-handling workers per community (besides grid workers).", ge=1, le=1000
     )
-    street_officials: int = P(3, "officials", "Case-handling officials per street.", ge=1, le=1000)
+    street_officials: int = P(1, "officials", "Case-handling officials per street.", ge=1, le=1000)
     hours_per_day: float = P(8.0, "h/day", "Working hours of an official per day.", gt=0, le=24)
     routine_share: float = P(
-        0.5,
+        0.85,
         "1",
-        "Share of the working day taken by duties outside the platform (meetings, inspections).",
+        "Share of a grassroots official's working day taken by duties outside the platform's "
+        "cases (meetings, inspections, tasks from above). Assumption, calibrated (see above).",
+        ge=0,
+        le=0.95,
+    )
+    department_routine_share: float = P(
+        0.8,
+        "1",
+        "Share of department staff's working day taken by duties outside the platform's cases. "
+        "Assumption, calibrated (see above).",
         ge=0,
         le=0.95,
     )
     patrol_share: float = P(
-        0.2, "1", "Target share of a grid worker's day spent on patrol (主动发现).", ge=0, le=1
+        0.5,
+        "1",
+        "Target share of a grid worker's platform hours spent on patrol (主动发现). Assumption.",
+        ge=0,
+        le=1,
     )
     patrol_discovery_per_hour: float = P(
         0.05,
@@ -431,6 +452,15 @@ class OfficialsSpec(Section):
     )
     burnout_capacity_loss: float = P(
         0.5, "1", "Share of capacity lost at full burnout.", ge=0, le=1
+    )
+    backlog_horizon_days: float = P(
+        7.0,
+        "days",
+        "Days over which officials count their waiting case work as today's demand (workload = "
+        "fixed demands + backlog / horizon, over the pool). Assumption: the general 7-day "
+        "feedback deadline of Beijing's service standard (docs/FACTS.md).",
+        gt=0,
+        le=365,
     )
 
 
@@ -531,27 +561,92 @@ class ClosedLoopSpec(Section):
 
 
 class LearningSpec(Section):
-    """How units adapt their practice mix to assessment (imitation plus exploration)."""
+    """How units learn their practices (govsim.platform.assessment): reinforcement from their own
+    payoffs, imitation of better-off peers, exploration; public-service motivation in the payoff.
 
+    The rule follows Braganza (2022, "Proxyeconomics": effort split between the goal and the
+    proxy, practices spread by imitating the successful, intrinsic motivation restrains it). Its
+    rates are assumptions; ``selection: false`` is the built-in control (neutral drift).
+    """
+
+    selection: bool = P(
+        True,
+        "switch",
+        "Learning sees what practices earn. Off (the no-selection control): the same learning on "
+        "utilities shuffled among the units of each kind, with the same random draws, so "
+        "practices drift with the same spread and nothing is selected.",
+    )
     imitation_strength: float = P(
-        8.0, "1/score", "Fermi sharpness of imitating a better-scored peer.", ge=0, le=1000
+        8.0, "1/utility", "Fermi sharpness of imitating a better-off peer.", ge=0, le=1000
     )
     imitation_step: float = P(
-        0.5, "1", "How far a unit moves toward the imitated peer's practices.", ge=0, le=1
+        0.5, "1", "How far an imitating unit moves one practice toward the peer's.", ge=0, le=1
+    )
+    reinforcement_rate: float = P(
+        0.2,
+        "1/utility",
+        "Reinforcement: step of a practice per unit of utility above aspiration, along last "
+        "period's exploration (in units of the exploration's spread).",
+        ge=0,
+        le=100,
+    )
+    aspiration_rate: float = P(
+        0.3,
+        "1/period",
+        "How fast a unit's aspiration (its expected utility) follows its utility.",
+        gt=0,
+        le=1,
     )
     exploration: float = P(
         0.03, "1", "Standard deviation of random practice changes per period.", ge=0, le=1
     )
-    intrinsic_motivation: float = P(
-        0.1,
-        "1/period",
-        "Public-service motivation: per-period pull of gaming practices toward zero.",
+    motivation_mean: float = P(
+        0.2,
+        "utility",
+        "Public-service motivation: mean utility a unit loses per unit share of its cases gamed "
+        "(closed nominally, pressed, or persuaded to withdraw). Assumption.",
         ge=0,
-        le=1,
+        le=100,
+    )
+    motivation_sd: float = P(
+        0.1,
+        "utility",
+        "Spread of public-service motivation between units (normal, clipped at 0). Assumption.",
+        ge=0,
+        le=100,
     )
     initial_gaming: float = P(
         0.05, "1", "Initial mean propensity of each gaming practice.", ge=0, le=1
     )
+
+
+class RatchetSpec(Section):
+    """The ratchet (Hood 2006): targets raised after good periods."""
+
+    enabled: bool = P(False, "switch", "Raise each unit's score target after good periods.")
+    every_periods: int | None = P(
+        None, "periods", "Assessment periods between target revisions (needed when on).", ge=1
+    )
+    step: float = P(
+        0.5,
+        "1",
+        "Share of the gap between the unit's recent mean score and its target by which the target "
+        "rises.",
+        ge=0,
+        le=1,
+    )
+    penalty: float = P(
+        0.1, "score", "Score felt lost by a unit whose score falls below its target.", ge=0, le=10
+    )
+
+    @model_validator(mode="after")
+    def _period_when_on(self) -> RatchetSpec:
+        if self.enabled and self.every_periods is None:
+            raise ValueError(
+                "every_periods: a ratchet needs its period (assessment periods between target "
+                "revisions), e.g. every_periods: 12"
+            )
+        return self
 
 
 class AssessmentSpec(Section):
@@ -582,6 +677,13 @@ class AssessmentSpec(Section):
     penalty: float = P(
         0.3, "score", "Score penalty felt by a penalised unit (pressure 压力型体制).", ge=0, le=10
     )
+    reward_share: float = P(
+        0.0, "1", "Share of units at the top of the ranking that are rewarded.", ge=0, le=1
+    )
+    reward: float = P(0.0, "score", "Score reward felt by a rewarded unit.", ge=0, le=10)
+    ratchet: RatchetSpec = Field(
+        default_factory=RatchetSpec, description="Targets raised after good periods (Hood)."
+    )
     audit_penalty: float = P(
         0.5, "score", "Score lost per unit share of caught nominal closures.", ge=0, le=100
     )
@@ -604,6 +706,11 @@ class AssessmentSpec(Section):
         for k, v in self.weights.items():
             if v < 0:
                 raise ValueError(f"weights.{k} must be >= 0 (got {v})")
+        if sum(self.weights.values()) <= 0:
+            raise ValueError(
+                "weights: at least one indicator needs a positive weight (all are 0: units would "
+                "be scored on nothing)"
+            )
         return self
 
 
@@ -625,6 +732,22 @@ class GamingSpec(Section):
     )
     pressure_minutes: float = P(
         10.0, "min", "Official time per pressed callback or persuasion.", ge=0, le=600
+    )
+    threshold_band: float = P(
+        0.05,
+        "score",
+        "Threshold effect (Hood 2006): units whose last score lay within this distance of their "
+        "kind's penalty cut-off game harder. Assumption.",
+        ge=0,
+        le=1,
+    )
+    threshold_boost: float = P(
+        1.0,
+        "1",
+        "How much harder: gaming propensities near the cut-off are multiplied by 1 + boost. "
+        "Assumption.",
+        ge=0,
+        le=100,
     )
 
 

@@ -181,7 +181,6 @@ def test_satisfaction_inflation_is_never_negative() -> None:
 
 def test_ledger_metrics_by_hand() -> None:
     m = M.ledger_metrics(make_ledger(), 0, 3)
-    assert m["voice_gap"] == pytest.approx(1 - 30 / 60)
     assert m["formalism_burden"] == pytest.approx(6 / 30)
     assert m["official_burnout_mean"] == pytest.approx(0.3)  # last day of the window
     assert m["official_overload_share"] == pytest.approx(0.5)
@@ -215,6 +214,16 @@ def test_equity_metrics_and_gaps_by_hand() -> None:
     assert gaps["equity_gap_satisfaction"] == pytest.approx(0.5 - 0.0)
 
 
+def test_voice_gap_counts_problems_not_consultations_and_persuaded_withdrawals() -> None:
+    """Rows 0..2: 16 problems (not consultations) a day, 48 in all, of which 30 reached the
+    platform; the window's cases hold one withdrawal (case 5): (48 - 30 + 1) / 48."""
+    L = make_ledger()
+    L.reached_nc[:] = [10, 10, 10, 99]
+    assert M.voice_gap(make_view(CASES), L, 0, 3) == pytest.approx((48 - 30 + 1) / 48)
+    L.reached_nc[:3] = 16  # everything reached: only the withdrawal is unheard
+    assert M.voice_gap(make_view(CASES), L, 0, 3) == pytest.approx(1 / 48)
+
+
 def test_dsi_weights() -> None:
     comp = {
         "closure_gap": 0.2,
@@ -223,7 +232,8 @@ def test_dsi_weights() -> None:
         "voice_gap": 0.5,
     }
     equal = dict.fromkeys(comp, 0.25)
-    assert M.dsi(comp, equal) == pytest.approx((0.2 + 0.4 + 0.1 + 0.5) / 4)
+    comp["hidden_dissatisfaction"] = 0.8  # the weight of satisfaction_inflation reads this scale
+    assert M.dsi(comp, equal) == pytest.approx((0.2 + 0.8 + 0.1 + 0.5) / 4)
     w = {
         "closure_gap": 1.0,
         "satisfaction_inflation": 0.0,
@@ -236,7 +246,7 @@ def test_dsi_weights() -> None:
     # a single component weighted alone is that component
     assert M.dsi(comp, {"voice_gap": 2.0}) == pytest.approx(0.5)
     # an undefined (nan) component counts as 0, as documented
-    assert M.dsi({**comp, "closure_gap": nan}, equal) == pytest.approx((0.4 + 0.1 + 0.5) / 4)
+    assert M.dsi({**comp, "closure_gap": nan}, equal) == pytest.approx((0.8 + 0.1 + 0.5) / 4)
 
 
 def test_open_backlog_and_queue_metrics() -> None:

@@ -30,7 +30,8 @@ Officials of a unit share one pool of platform working hours, ``officials * hour
 
 When the fixed demands exceed 90% of the pool they are scaled down proportionally (the work is
 done badly or late), so the parts always add up to the pool. Workload is the demanded hours plus
-the queued case effort, over the pool; above 1 it accumulates burnout (``burnout_rate`` per unit of
+the queued case effort spread over ``backlog_horizon_days`` (the work due today if the backlog is to
+be cleared within the horizon), over the pool; above 1 it accumulates burnout (``burnout_rate`` per unit of
 overload per day), below it burnout recovers (``recovery_rate`` per day).
 """
 
@@ -46,7 +47,10 @@ from govsim.city import BACKSTOP, COMMUNITY, DEPARTMENT, STREET, City
 from govsim.metrics import Ledger
 from govsim.platform.assessment import (
     AssessmentResult,
+    LearningState,
     adapt_practices,
+    indicator_validity,
+    period_record,
     score_units,
     unit_indicators,
 )
@@ -171,9 +175,27 @@ class OfficialUnits:
             0,
             1,
         )
+        self.motivation = np.maximum(
+            rng.normal(learning.motivation_mean, learning.motivation_sd, city.n_units), 0.0
+        )
+        """Public-service motivation per unit: utility lost per unit share of its cases gamed."""
+        self.acting = self.practices.copy()
+        """The propensities units act on this period: their practices, harder near the penalty
+        cut-off (the threshold effect); the case engine and callbacks read them."""
+        self.learning_state = LearningState.fresh(city.n_units, len(PRACTICES))
+        self.target = np.zeros(city.n_units)
+        """Each unit's score target (the ratchet); 0 until first raised."""
+        self._recent_scores: list[np.ndarray] = []
+        self.validity: list[float] = []
+        """Indicator validity (Campbell) of every period so far."""
         self.burnout = np.zeros(city.n_units)
         self.hours_per_server = np.full(city.n_units, o.hours_per_day)
         self.budget: TimeBudget | None = None
+        self.in_use = np.zeros(city.n_units)
+        """Hours each unit had in use yesterday (see :meth:`end_day`)."""
+        self._queued_hours = np.zeros(city.n_units)
+        self.backlog_days = np.zeros(city.n_units)
+        """Days the work waiting at the day's start would take each unit (units see their queue)."""
         self.last_assessment: AssessmentResult | None = None
         self.grassroots = (kinds == COMMUNITY) | (kinds == STREET)
         self.community_units = np.flatnonzero(kinds == COMMUNITY)
@@ -191,6 +213,9 @@ class OfficialUnits:
         weights = s.assessment.weights
         self._n_indicators = sum(1 for k in INDICATORS if weights.get(k, 0.0) > 0)
         self._traces_assessed = weights.get("traces", 0.0) > 0
+        self._routine_share = np.where(
+            (kinds == DEPARTMENT) | (kinds == BACKSTOP), o.department_routine_share, o.routine_share
+        )
         self._deliberation_hours = np.where(
             kinds == COMMUNITY, s.party.deliberation_hours_per_month / 30.0, 0.0
         )
@@ -208,8 +233,13 @@ class OfficialUnits:
         kinds = self.city.unit_kind
         hours = o.hours_per_day
         capacity = 1.0 - o.burnout_capacity_loss * self.burnout
-        pool = self.staff * hours * (1.0 - o.routine_share) * capacity
-        trace_level = (1.0 if self._traces_assessed else 0.0) + self.practices[:, EXTRA_TRACES]
+        pool = self.staff * hours * (1.0 - self._routine_share) * capacity
+        # check-ins and photos only where traces are scored, extra ones as the unit practises
+        trace_level = (
+            1.0 + self.acting[:, EXTRA_TRACES]
+            if self._traces_assessed
+            else np.zeros(len(self.staff))
+        )
         reporting = o.reporting_minutes_per_indicator * self._n_indicators
         per_official = (reporting + o.trace_minutes * trace_level) / 60.0
         entries = (self.entries + self.forced_entries) * o.entry_minutes_per_transition * o.apps
@@ -230,14 +260,18 @@ class OfficialUnits:
         patrol = np.where(
             community, o.patrol_share * grids * hours * (1.0 - o.routine_share) * capacity, 0.0
         )
+        backlog_due = queued_work_hours / o.backlog_horizon_days
         budget = allocate_time(
-            pool, data, assist, pressure, self._deliberation_hours, patrol, queued_work_hours
+            pool, data, assist, pressure, self._deliberation_hours, patrol, backlog_due
         )
         self.budget = budget
+        self._queued_hours = queued_work_hours
         self.burnout = update_burnout(
             self.burnout, budget.workload, o.burnout_rate, o.recovery_rate
         )
         self.hours_per_server = np.maximum(budget.handling / np.maximum(self.staff, 1), 1e-3)
+        # days the waiting work would take the unit's servers at today's hours
+        self.backlog_days = queued_work_hours / (self.staff * self.hours_per_server)
         self._record_day(day, ledger)
 
     def _record_day(self, day: int, ledger: Ledger) -> None:
@@ -294,8 +328,22 @@ class OfficialUnits:
         """Citizens pressed for a good rating by ``units`` (one entry per pressed callback)."""
         self.pressed += np.bincount(units, minlength=len(self.pressed))
 
-    def end_day(self, report: DayReport) -> None:
-        """Take in what the case engine reports of the day's work at the units."""
+    def end_day(self, report: DayReport, day: int, ledger: Ledger) -> None:
+        """Take in what the case engine reports of the day's work at the units; record the hours
+        in use.
+
+        A unit works on cases whenever it has some (work-conserving), so of its handling hours it
+        uses at most the work that waited at the day's start plus the work that reached it during
+        the day; its other uses (data work, assisting, pressure, deliberation, patrol) are in use
+        by definition.
+        """
+        b = self.budget
+        handling_used = np.minimum(b.handling, self._queued_hours + report.work_hours)
+        self.in_use = b.pool - b.handling + handling_used
+        g, dept = self.grassroots, self.city.unit_kind == DEPARTMENT
+        ledger.in_use_hours[day] = self.in_use[g].sum()
+        ledger.dept_in_use_hours[day] = self.in_use[dept].sum()
+        ledger.dept_pool_hours[day] = b.pool[dept].sum()
         self.entries = report.entries
         self.pressed = report.pressed_to_withdraw.copy()
         self.summoned_tasks += report.summoned_tasks
@@ -321,7 +369,7 @@ class OfficialUnits:
             now,
             city.n_units,
             s.closed_loop.response_hours / 24.0,
-            self.practices,
+            self.acting,
         )
         reverse = None
         if s.dispatch.summoning:
@@ -333,12 +381,44 @@ class OfficialUnits:
             )
             self.summoned_on_time[:] = 0
             self.summoned_tasks[:] = 0
-        result = score_units(indicators, caught, city.unit_kind, city.unit_vertical, reverse, s)
+        a = s.assessment
+        result = score_units(indicators, caught, city.unit_kind, city.unit_vertical, reverse, a)
+        felt = result.felt - self._ratchet(result.score)
+        record = period_record(cases.view(lo), city.n_units)
+        self.validity.append(indicator_validity(result.score, record))
+        utility = felt - self.motivation * record.gamed_share
         self.practices[:] = adapt_practices(
-            self.practices, result.felt, city.unit_kind, n_cases > 0, s, rng
+            self.practices,
+            utility,
+            self.learning_state,
+            city.unit_kind,
+            n_cases > 0,
+            a.learning,
+            rng,
         )
+        self._act_on(result)
         self.last_assessment = result
         return result
+
+    def _ratchet(self, score: np.ndarray) -> np.ndarray:
+        """The ratchet's felt penalty this period; raises targets every ``every_periods``."""
+        r = self.config.assessment.ratchet
+        if not r.enabled:
+            return np.zeros(len(score))
+        below = score < self.target
+        self._recent_scores.append(score)
+        if len(self._recent_scores) >= r.every_periods:
+            recent = np.mean(self._recent_scores, axis=0)
+            self.target += r.step * np.maximum(recent - self.target, 0.0)
+            self._recent_scores = []
+        return r.penalty * below
+
+    def _act_on(self, result: AssessmentResult) -> None:
+        """Next period's acting propensities: the practices, harder near the penalty cut-off."""
+        g = self.config.gaming
+        near = np.abs(result.score - result.cutoff) <= g.threshold_band  # NaN cut-off: False
+        intensity = np.where(near, 1.0 + g.threshold_boost, 1.0)
+        self.acting[:] = np.clip(self.practices * intensity[:, None], 0.0, 1.0)
 
     def time_shares(self, unit: int) -> dict[str, float]:
         """Share of today's working time unit ``unit`` spends on each use."""

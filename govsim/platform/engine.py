@@ -170,6 +170,8 @@ class DayReport:
         reopened: Cases an audit found unsolved and reopened (重办), in the order it happened.
         reopened_at: When each was reopened.
         reopened_closed_at: When each had been closed (the closure the audit undid).
+        work_hours: Staff-hours of case work that reached each unit today (the effort of the
+            tasks it queued, and the token effort of its nominal closures).
     """
 
     closed: np.ndarray
@@ -180,6 +182,7 @@ class DayReport:
     reopened: np.ndarray
     reopened_at: np.ndarray
     reopened_closed_at: np.ndarray
+    work_hours: np.ndarray
 
 
 @dataclass
@@ -192,6 +195,7 @@ class _DayTallies:
     summoned_on_time: np.ndarray
     reopened: list[np.ndarray]
     """(case, reopened at, closed at) arrays of each wave's reopenings."""
+    work_hours: np.ndarray
 
 
 def _reopened_columns(waves: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -250,6 +254,7 @@ class CaseEngine:
         self.next_part = np.zeros(cap, dtype=np.int8)
         self.part_nominal = np.zeros((cap, MAX_PARTS), dtype=bool)
         self._hours = np.ones(city.n_units)
+        self._backlog = np.zeros(city.n_units)
         self.practices = (
             np.zeros((city.n_units, len(PRACTICES))) if practices is None else practices
         )
@@ -322,7 +327,7 @@ class CaseEngine:
 
     def _new_day_tallies(self) -> _DayTallies:
         n = self.city.n_units
-        return _DayTallies([], *(np.zeros(n, dtype=np.int64) for _ in range(3)), [])
+        return _DayTallies([], *(np.zeros(n, dtype=np.int64) for _ in range(3)), [], np.zeros(n))
 
     def _tally_entries(self) -> np.ndarray:
         entries = np.zeros(self.city.n_units, dtype=np.int64)
@@ -395,6 +400,7 @@ class CaseEngine:
         self.owners[ids] = owners
         st.unit[ids] = owners[:, 0]
         self.solvable[ids] = solvable
+        st.solvable[ids] = solvable
         self.offline_suited[ids] = offline_suited
         self.case_street[ids] = street
         self.case_effort[ids] = effort
@@ -428,12 +434,16 @@ class CaseEngine:
         self.service.submit_many(np.zeros(len(ids), dtype=np.int64), ids, 0, efforts, t, t)
 
     # ----------------------------------------------------------------- the day
-    def run_day(self, day: int, hours_per_day: np.ndarray) -> DayReport:
+    def run_day(
+        self, day: int, hours_per_day: np.ndarray, backlog_days: np.ndarray | None = None
+    ) -> DayReport:
         """Handle all events of day ``day`` (case by case in time order), serving every unit's queue.
 
         Args:
             day: The day.
             hours_per_day: Handling hours per server of each unit today.
+            backlog_days: Days the work waiting at each unit at the day's start would take it (what
+                a unit weighs when it judges whether a new case will be late); none by default.
 
         Returns:
             What happened: closures, data entries, pressing and summoned work per unit.
@@ -441,6 +451,7 @@ class CaseEngine:
         day_end = day + 1.0
         self._day = tally = self._new_day_tallies()
         self._hours = hours_per_day
+        self._backlog = np.zeros(len(hours_per_day)) if backlog_days is None else backlog_days
         self._refresh_day_constants()
         pool = self.events
         new = self._flush()
@@ -467,6 +478,7 @@ class CaseEngine:
             summoned_tasks=tally.summoned_tasks,
             summoned_on_time=tally.summoned_on_time,
             **_reopened_columns(tally.reopened),
+            work_hours=tally.work_hours,
         )
 
     def _route(self, due: _Events, day_end: float) -> None:
@@ -681,8 +693,13 @@ class CaseEngine:
     def _queue_at_owner(self, t: np.ndarray, case: np.ndarray, part: np.ndarray, unit: np.ndarray):
         st = self.store
         practices = self.practices
+        # gaming is a decision about a case that threatens a rate: one the unit expects to finish
+        # late (its backlog plus the case's work runs past the deadline) or cannot solve at all
+        at_risk = (
+            t + self._backlog[unit] + self.case_effort[case] / self._hours[unit] > st.deadline[case]
+        ) | ~self.solvable[case]
         withdraw_p = practices[unit, PERSUADE_WITHDRAWAL]
-        tries = (withdraw_p > 0) & (st.owner_units[case] == 1)
+        tries = (withdraw_p > 0) & (st.owner_units[case] == 1) & at_risk
         if tries.any():
             idx = np.flatnonzero(tries)
             pressed = idx[self.rng.random(len(idx)) < withdraw_p[idx]]
@@ -696,11 +713,12 @@ class CaseEngine:
                     keep = np.ones(len(case), dtype=bool)
                     keep[ok] = False
                     t, case, part, unit = t[keep], case[keep], part[keep], unit[keep]
+                    at_risk = at_risk[keep]
         if not len(case):
             return
         effort = self._delays(self.case_effort[case], len(case))
         nominal_p = practices[unit, NOMINAL_CLOSURE]
-        tries = nominal_p > 0
+        tries = (nominal_p > 0) & at_risk
         nominal = np.zeros(len(case), dtype=bool)
         if tries.any():
             idx = np.flatnonzero(tries)
@@ -711,14 +729,13 @@ class CaseEngine:
             self.part_nominal[c, p] = True
             st.nominal[c] = True
             self._start(c, u, t[nominal])
-            token = (
-                effort[nominal]
-                * self.s.gaming.nominal_effort_share
-                / np.maximum(self._hours[u], 1e-3)
-            )
+            token_hours = effort[nominal] * self.s.gaming.nominal_effort_share
+            token = token_hours / np.maximum(self._hours[u], 1e-3)
             self._push(t[nominal] + token, COMPLETE, c, p, u)
+            self._day.work_hours += np.bincount(u, weights=token_hours, minlength=len(self._hours))
             q = ~nominal
             t, case, part, unit, effort = t[q], case[q], part[q], unit[q], effort[q]
+        self._day.work_hours += np.bincount(unit, weights=effort, minlength=len(self._hours))
         key = np.where(st.summoned[case], SUMMON_KEY, st.deadline[case])
         self.service.submit_many(unit, case, part, effort, t, key)
 

@@ -1,9 +1,11 @@
 """Supervision (督-评): the callback to the citizen after a closure, where ratings can be pressed.
 
 When ``closed_loop.callback`` is on, every closed case that was not withdrawn is rated at a
-callback (回访). The unit that led the case presses the citizen for a good rating with its
-``satisfaction_pressure`` propensity; a pressed citizen who is not truly satisfied reports
-satisfaction anyway with probability ``gaming.pressure_effect``. Audits, escalation and reopening,
+callback (回访). Pressing is conditional (Hood 2006: gaming where it pays): the unit that led the
+case presses the citizen for a good rating, with its ``satisfaction_pressure`` propensity, only on
+callbacks it expects to be negative, those of cases it knows were not solved or were late; a
+pressed citizen who is not truly satisfied reports satisfaction anyway with probability
+``gaming.pressure_effect``. Audits, escalation and reopening,
 the other parts of the closed loop, run inside the case engine (:mod:`govsim.platform.engine`).
 """
 
@@ -37,7 +39,8 @@ def call_back(
         Whether each closed case's citizen was pressed.
     """
     rated = cases.state[closed] != WITHDRAWN
-    pressing = practices[cases.unit[closed], SATISFACTION_PRESSURE]
+    likely_negative = ~cases.solved[closed] | (cases.t_closed[closed] > cases.deadline[closed])
+    pressing = np.where(likely_negative, practices[cases.unit[closed], SATISFACTION_PRESSURE], 0.0)
     pressed = rated & (rng.random(len(closed)) < pressing)
     turned = pressed & ~truly_satisfied & (rng.random(len(closed)) < pressure_effect)
     cases.rated[closed] = rated
