@@ -32,7 +32,8 @@ per output without a parameter:
 Warnings (:func:`index_warnings`) are printed with the table, written to ``sensitivity.txt`` and
 kept in ``table.attrs["warnings"]``: a Sobol base sample below :data:`SOBOL_MIN_N`, indices that
 leave [0, 1] (by more than :data:`OUTSIDE_TOLERANCE` or their interval), intervals wider than :data:`MAX_HALF_WIDTH`, a noise share
-above :data:`MAX_NOISE_SHARE`, and Morris parameters whose ``mu*`` is within the noise floor.
+above :data:`MAX_NOISE_SHARE`, and Morris parameters whose ``mu*`` is not above the noise floor by
+more than its interval (marked "(within noise)" in the table).
 """
 
 from __future__ import annotations
@@ -334,12 +335,12 @@ def index_warnings(table: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
             floor = _noise(sub, "noise_floor")
             if math.isfinite(floor):
                 mu = params[params["index"] == "mu_star"]
-                within = mu.loc[mu["estimate"] <= floor, "parameter"].tolist()
+                within = mu.loc[mu["estimate"] - mu["conf"] <= floor, "parameter"].tolist()
                 if within:
                     out.append(
                         f"{output}: mu* of {', '.join(within)} is not above the noise floor "
-                        f"{floor:.3g} (what replicate noise alone gives): no effect can be told "
-                        "from noise"
+                        f"{floor:.3g} (what replicate noise alone gives) by more than its "
+                        "interval: these effects cannot be told from noise"
                     )
     return out
 
@@ -551,7 +552,11 @@ def format_table(table: pd.DataFrame) -> str:
                 row.append(
                     f"{est:>8.3f} ± {conf:<6.3f}" if not math.isnan(conf) else f"{est:>8.3f}{'':9}"
                 )
-            noisy = method != "sobol" and cells[(p, "mu_star")][0] <= floor
+            if method != "sobol":
+                mu_star, mu_conf = cells[(p, "mu_star")]
+                noisy = mu_star - mu_conf <= floor  # False when there is no floor (NaN)
+            else:
+                noisy = False
             lines.append(
                 f"  {p:<{width}}  " + "  ".join(row) + ("  (within noise)" if noisy else "")
             )

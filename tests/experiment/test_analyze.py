@@ -186,6 +186,8 @@ def test_parameters_within_the_noise_floor_are_marked_and_warned_about() -> None
             ("sigma", "strong", 0.2, np.nan),
             ("mu_star", "weak", 0.15, 0.05),
             ("sigma", "weak", 0.1, np.nan),
+            ("mu_star", "unclear", 0.25, 0.06),  # above the floor, but not by its interval
+            ("sigma", "unclear", 0.1, np.nan),
             ("noise_floor", None, 0.2, np.nan),
         ],
         method="morris",
@@ -193,14 +195,15 @@ def test_parameters_within_the_noise_floor_are_marked_and_warned_about() -> None
     m = {**_manifest(10, replicates=2, kind="scenario"), "method": "morris"}
     table.attrs["warnings"] = index_warnings(table, m)
     assert table.attrs["warnings"] == [
-        "y: mu* of weak is not above the noise floor 0.2 (what replicate noise alone gives): "
-        "no effect can be told from noise"
+        "y: mu* of weak, unclear is not above the noise floor 0.2 (what replicate noise alone "
+        "gives) by more than its interval: these effects cannot be told from noise"
     ]
     lines = format_table(table).splitlines()
     assert lines[2].split()[0] == "strong" and "(within noise)" not in lines[2]
     assert lines[3].split()[0] == "weak" and lines[3].endswith("(within noise)")
-    assert lines[4] == "  noise floor of mu* (replicate noise alone): 0.200"
-    assert lines[5:] == ["warnings:", "  - " + table.attrs["warnings"][0]]
+    assert lines[4].split()[0] == "unclear" and lines[4].endswith("(within noise)")
+    assert lines[5] == "  noise floor of mu* (replicate noise alone): 0.200"
+    assert lines[6:] == ["warnings:", "  - " + table.attrs["warnings"][0]]
 
 
 def _table(rows: list[tuple[str, str, float, float]], method: str = "sobol") -> pd.DataFrame:
