@@ -49,13 +49,15 @@ govsim keeps its own implementation at run time because it is faster where it ma
 (``python -m benchmarks.pb_rules``, 2-core machine under load, medians of 3 communities; seconds
 per community, x24 or x240 for a city, pabutools' time without building its election):
 
-==============================  ======================  =====================
-30 projects x 3,000 voters       govsim                  pabutools 1.2.3
-==============================  ======================  =====================
-greedy approval                  0.0002                  0.41
-MES, no completion               0.094                   0.39
-MES with completion              1.6 (39 s / 24 comm.)   6.8 (162 s / 24 comm.)
-==============================  ======================  =====================
+==============================  ==========  ===============
+30 projects x 3,000 voters       govsim      pabutools 1.2.3
+==============================  ==========  ===============
+greedy approval                  0.0002      0.41
+MES, no completion               0.094       0.39
+MES with completion              1.6         6.8
+the same, 24 communities         39 s        162 s
+the same, 240 communities        385 s       1,625 s
+==============================  ==========  ===============
 
 At the model's own size (6 proposals, about 400 voters per community) the two are alike
 (MES with completion 18 ms against 15 ms, plus 1.2 ms to build pabutools' election), so there
