@@ -6,6 +6,17 @@ the time series has, and a panel none of whose metrics exist is left out. Every 
 column is then plotted too, grouped by name prefix, so the dashboard keeps up as metrics are added
 to :mod:`govsim.metrics` without touching this module.
 
+The figure says what it shows:
+
+* each panel's title names the window of its values (:func:`metric_window`): most rates are over
+  the cases created in the trailing :data:`~govsim.metrics.WINDOW_DAYS` days, as they stood that
+  day (a right-censored cohort: the newest cases are still open), while ``summary.json`` rates are
+  over the settled cohort (cases created before the last :data:`~govsim.metrics.SETTLE_DAYS`
+  days); a footnote says so, with the day numbers, so the last day and the summary need not agree;
+* a metric with the same value on every day (e.g. officials' burnout, 0 at the baseline's load)
+  is not drawn as a flat line but listed in the footnote as "constant at 0 in this run"; a panel
+  whose metrics are all constant is left out.
+
 Drawing uses Matplotlib's object API with the Agg canvas (no pyplot, no display, no global state),
 and a grid with fixed margins in inches rather than a layout engine (see :func:`_grid_margins`).
 """
@@ -14,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +33,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from govsim.metrics import METRICS, QUEUE_METRICS, SETTLE_DAYS, WINDOW_DAYS
 
 
 @dataclass(frozen=True)
@@ -63,10 +77,11 @@ MAIN_PANELS: tuple[Panel, ...] = (
     Panel("Hand-offs", ("handoffs_per_case", "cross_dept_days_ratio"), "per case / ratio"),
     Panel(
         "Gaming and repeats",
-        ("nominal_closure_rate", "practice_*", "repeat_complaint_rate"),
-        "share / propensity",
+        ("nominal_closure_rate", "repeat_complaint_rate"),
+        "share of cases",
         share=True,
     ),
+    Panel("Units' practices", ("practice_*",), "mean propensity", share=True),
     Panel(
         "Grassroots officials",
         ("official_burnout_mean", "official_overload_share", "official_*", "assist_burden"),
@@ -96,13 +111,123 @@ PANEL_WIDTH = 5.2
 """Inches of figure width per dashboard column (axes and the gap to the next)."""
 PANEL_HEIGHT = 3.3
 """Inches of figure height per dashboard row."""
-MARGINS = {"left": 0.7, "right": 0.2, "top": 0.35, "title": 0.7, "bottom": 0.55, "footnote": 0.2}
+MARGINS = {"left": 0.7, "right": 0.2, "top": 0.35, "title": 0.7, "bottom": 0.55, "footnote": 0.14}
 """Inches around the grid of panels: room for tick labels and a y label on the left, the panel
 titles above (more under a figure title), tick labels and the x label below (more under a
-footnote)."""
+footnote: ``footnote`` inches per line)."""
+FOOTNOTE_SIZE = 7
+"""Font size of the footnote, in points."""
+FOOTNOTE_CHARS_PER_INCH = 15
+"""Characters of footnote text per inch of figure width when wrapping it (7-point DejaVu Sans
+averages under 4.5 points, i.e. 16 characters, per character; one less leaves room)."""
 GAPS = {"between_columns": 0.75, "between_rows": 0.65}
 """Inches between panels: the y label and tick labels of the panel to the right; the title of
 the panel below, and the x tick labels and label a panel has when nothing is drawn below it."""
+
+
+WINDOW = f"{WINDOW_DAYS}-day window"
+"""The window of most rates in the time series (see :mod:`govsim.metrics`)."""
+END_OF_DAY = {"backlog", "trust_mean", "efficacy_mean", "official_burnout_mean"}
+"""Metrics that are a state at the end of each day rather than a rate over a window."""
+
+
+def metric_window(column: str) -> str:
+    """What one time-series value of a metric covers, in a few words for a panel title.
+
+    Args:
+        column: A metric name.
+
+    Returns:
+        ``"30-day window"`` (cases created in the trailing :data:`~govsim.metrics.WINDOW_DAYS`
+        days, as they stood that day), ``"per day"``, ``"end of day"``, ``"last PB vote"``,
+        ``"cumulative"``, ``"since day 0"`` (the M/M/c validation mode), or ``""`` for a metric
+        this module does not know.
+    """
+    if column == "cases_reported":
+        return "per day"
+    if column in END_OF_DAY or column.startswith("practice_"):
+        return "end of day"
+    if column == "pb_projects_completed":
+        return "cumulative"
+    if column.startswith("pb_"):
+        return "last PB vote"
+    if column in QUEUE_METRICS:
+        return "since day 0"
+    if column in METRICS:
+        return WINDOW
+    return ""
+
+
+def constant_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, float]:
+    """Metrics with one value on every day that has one (at least two such days).
+
+    Args:
+        frame: The time series.
+        columns: The metric columns to look at.
+
+    Returns:
+        ``{column: its value}`` for each constant column, in ``columns`` order.
+    """
+    out = {}
+    for col in columns:
+        s = frame[col].dropna()
+        if len(s) >= 2:
+            lo, hi = s.min(), s.max()
+            if lo == hi:
+                out[col] = float(lo)
+    return out
+
+
+def footnote_lines(
+    timeseries: pd.DataFrame,
+    drawn: Sequence[str],
+    constant: dict[str, float],
+    left_out: Sequence[str],
+    width: float,
+) -> list[str]:
+    """The footnote, wrapped to the figure's width: windows, constant metrics, metrics left out.
+
+    Args:
+        timeseries: The time series (its last ``day`` is the run's length).
+        drawn: The metrics drawn.
+        constant: Constant metrics and their values (not drawn).
+        left_out: Metrics not drawn for lack of room.
+        width: The figure's width in inches.
+
+    Returns:
+        The footnote's lines (none if there is nothing to say).
+    """
+    parts = []
+    if any(metric_window(c) == WINDOW for c in drawn):
+        last = int(timeseries["day"].iloc[-1]) if "day" in timeseries.columns else len(timeseries)
+        if last > 2 * SETTLE_DAYS:
+            cohort = (
+                f"summary.json: the settled cohort, cases created before day {last - SETTLE_DAYS}, "
+                f"as they stood on day {last}"
+            )
+        else:
+            cohort = f"summary.json: all cases, as they stood on day {last} (too short a run to leave {SETTLE_DAYS} days to settle)"
+        parts.append(
+            f"{WINDOW}: the cases created in the {WINDOW_DAYS} days up to that day, as they stood "
+            "that day (the newest are still open, so closure and resolution read low at the end); "
+            + cohort
+            + ", so the last day and the summary differ."
+        )
+    by_value: dict[str, list[str]] = {}
+    for col, value in constant.items():
+        by_value.setdefault(f"{value:.4g}", []).append(col)
+    parts += [
+        f"Constant at {value} in this run (not drawn): {', '.join(cols)}."
+        for value, cols in by_value.items()
+    ]
+    if left_out:
+        parts.append(
+            f"{len(left_out)} more metrics not drawn for lack of room (see the time series): "
+            + ", ".join(left_out[:12])
+            + (" ..." if len(left_out) > 12 else "")
+        )
+    chars = max(int(width * FOOTNOTE_CHARS_PER_INCH), 20)
+    return [line for part in parts for line in textwrap.wrap(part, chars)]
 
 
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:
@@ -157,7 +282,7 @@ def plan_panels(columns: Sequence[str]) -> tuple[list[tuple[Panel, list[str]]], 
 
 
 def _grid_margins(
-    width: float, height: float, nrows: int, ncols: int, *, title: bool, footnote: bool
+    width: float, height: float, nrows: int, ncols: int, *, title: bool, footnote: int
 ) -> dict[str, float]:
     """The grid's margins and gaps (:data:`MARGINS`, :data:`GAPS`, in inches) as the fractions
     Matplotlib's ``GridSpec`` takes.
@@ -165,10 +290,10 @@ def _grid_margins(
     Fixed margins instead of ``layout="constrained"``: the panels are alike and their labels
     short, so the room they need is known in advance, and the layout engine, which draws every
     label of every panel several times to measure it, made a 365-day baseline's dashboard take
-    about 4.2 s instead of 2.5 s.
+    about 4.2 s instead of 2.5 s. ``footnote`` is its number of lines.
     """
     top = MARGINS["title"] if title else MARGINS["top"]
-    bottom = MARGINS["bottom"] + (MARGINS["footnote"] if footnote else 0.0)
+    bottom = MARGINS["bottom"] + MARGINS["footnote"] * footnote
     gap_x, gap_y = GAPS["between_columns"], GAPS["between_rows"]
     axes_width = (width - MARGINS["left"] - MARGINS["right"] - (ncols - 1) * gap_x) / ncols
     axes_height = (height - top - bottom - (nrows - 1) * gap_y) / nrows
@@ -180,6 +305,29 @@ def _grid_margins(
         "wspace": gap_x / axes_width,
         "hspace": gap_y / axes_height,
     }
+
+
+def panel_title(panel: Panel, cols: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """A panel's title with the window of its values, and legend labels for the columns.
+
+    The title names the window most of the panel's metrics share (:func:`metric_window`; a tie
+    goes to the trailing window of the rates); a metric with another window says so in its
+    legend label.
+
+    Args:
+        panel: The panel.
+        cols: The metrics it draws.
+
+    Returns:
+        The title, and ``{column: legend label}``.
+    """
+    windows = [metric_window(c) for c in cols]
+    common = max(windows, key=lambda w: (windows.count(w), w == WINDOW))
+    title = f"{panel.title} · {common}" if common else panel.title
+    labels = {
+        c: f"{c} ({w})" if w and w != common else c for c, w in zip(cols, windows, strict=True)
+    }
+    return title, labels
 
 
 def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
@@ -194,19 +342,33 @@ def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
         A Matplotlib figure attached to an Agg canvas.
     """
     x = timeseries["day"] if "day" in timeseries.columns else pd.Series(range(len(timeseries)))
-    panels, left_out = plan_panels(_numeric_columns(timeseries))
+    columns = _numeric_columns(timeseries)
+    constant = constant_columns(timeseries, columns)
+    panels, left_out = plan_panels([c for c in columns if c not in constant])
     n = max(len(panels), 1)
     ncols = min(NCOLS, n)
     nrows = math.ceil(n / ncols)
-    width, height = PANEL_WIDTH * ncols, PANEL_HEIGHT * nrows + 0.8
+    width = PANEL_WIDTH * ncols
+    drawn = [c for _, cols in panels for c in cols]
+    footnote = footnote_lines(timeseries, drawn, constant, left_out, width)
+    height = PANEL_HEIGHT * nrows + 0.8 + MARGINS["footnote"] * len(footnote)
     fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
     if title:
         fig.suptitle(title, fontsize=13, y=1.0 - 0.12 / height, va="top")
+    if footnote:
+        fig.text(
+            0.01,
+            0.04 / height,
+            "\n".join(footnote),
+            fontsize=FOOTNOTE_SIZE,
+            va="bottom",
+            linespacing=1.25,
+        )
     if not panels:
         ax = fig.add_subplot(1, 1, 1)
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "no metrics to plot", ha="center", va="center")
+        ax.text(0.5, 0.5, "no varying metrics to plot", ha="center", va="center")
         return fig
     axes = fig.subplots(
         nrows,
@@ -214,7 +376,7 @@ def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
         squeeze=False,
         sharex=True,
         gridspec_kw=_grid_margins(
-            width, height, nrows, ncols, title=bool(title), footnote=bool(left_out)
+            width, height, nrows, ncols, title=bool(title), footnote=len(footnote)
         ),
     )
     for i, ax in enumerate(axes.flat):
@@ -222,9 +384,10 @@ def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
             ax.set_axis_off()
             continue
         panel, cols = panels[i]
+        heading, labels = panel_title(panel, cols)
         for col in cols:
-            ax.plot(x, timeseries[col], linewidth=1.2, label=col)
-        ax.set_title(panel.title, fontsize=10)
+            ax.plot(x, timeseries[col], linewidth=1.2, label=labels[col])
+        ax.set_title(heading, fontsize=10)
         if panel.ylabel:
             ax.set_ylabel(panel.ylabel, fontsize=8)
         if panel.share:
@@ -236,15 +399,6 @@ def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
         if i // ncols == nrows - 1 or i + ncols >= len(panels):
             ax.set_xlabel("day", fontsize=8)
             ax.tick_params(labelbottom=True)
-    if left_out:
-        fig.text(
-            0.01,
-            0.002,
-            f"{len(left_out)} more metrics not drawn (see the time series): "
-            + ", ".join(left_out[:12])
-            + (" ..." if len(left_out) > 12 else ""),
-            fontsize=7,
-        )
     return fig
 
 

@@ -8,11 +8,13 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 
+from govsim.metrics import METRICS, SETTLE_DAYS, WINDOW_DAYS
 from govsim.report import (
     MAIN_PANELS,
     MAX_LINES,
     MAX_PANELS,
     dashboard_figure,
+    metric_window,
     plan_panels,
     save_dashboard,
 )
@@ -124,6 +126,8 @@ def test_the_fixed_layout_keeps_panels_labels_and_titles_apart() -> None:
     columns += [f"extra{i}_metric" for i in range(MAX_PANELS)]
     ts = frame(columns, days=365)
     ts["backlog"] = ts["backlog"] * 1_000_000  # six-figure tick labels on the y axis
+    for i in range(6):  # six constant metrics: a footnote of several lines
+        ts[f"const{i}_metric"] = 0.0
     fig = dashboard_figure(ts, title="a long scenario name (seed 123456, 365 days)")
     assert any("more metrics not drawn" in t.get_text() for t in fig.texts)  # the footnote
     assert _label_boxes_overlap(fig) == []
@@ -131,3 +135,67 @@ def test_the_fixed_layout_keeps_panels_labels_and_titles_apart() -> None:
         small = frame([f"m{i}_x" for i in range(n_panels)], days=365)
         assert _label_boxes_overlap(dashboard_figure(small, title="t")) == []
         assert _label_boxes_overlap(dashboard_figure(small)) == []
+        # the same with the window note and a constant metric: a wrapped footnote on a narrow page
+        small = small.rename(columns={"m0_x": "real_resolution_rate"})  # as many panels
+        small["official_burnout_mean"] = 0.0
+        fig = dashboard_figure(small, title="t")
+        assert len(_footnote(fig).splitlines()) >= (3 if n_panels == 1 else 2)
+        assert _label_boxes_overlap(fig) == []
+
+
+def _footnote(fig) -> str:
+    notes = [t.get_text() for t in fig.texts if t.get_text() and t is not fig._suptitle]
+    return "\n".join(notes)
+
+
+def test_every_known_metric_has_a_window() -> None:
+    assert all(metric_window(name) for name in METRICS)
+    assert metric_window("real_resolution_rate") == f"{WINDOW_DAYS}-day window"
+    assert metric_window("cases_reported") == "per day"
+    assert metric_window("backlog") == "end of day"
+    assert metric_window("an_unknown_metric") == ""
+
+
+def test_panel_titles_state_their_window_and_mixed_lines_say_theirs() -> None:
+    ts = frame(["closure_rate", "backlog", "official_burnout_mean", "assist_burden", "extra_x"])
+    fig = dashboard_figure(ts)
+    heads = {ax.get_title() for ax in fig.axes if ax.axison}
+    assert heads == {
+        f"Responsiveness · {WINDOW_DAYS}-day window",
+        "Backlog · end of day",
+        f"Grassroots officials · {WINDOW_DAYS}-day window",  # a tie goes to the window
+        "extra_x",  # a metric govsim.metrics does not define: no window claimed
+    }
+    labels = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
+    assert "official_burnout_mean (end of day)" in labels  # differs from its panel's window
+    assert "assist_burden" in labels
+
+
+def test_the_footnote_says_why_the_last_day_and_the_summary_differ() -> None:
+    note = _footnote(dashboard_figure(frame(["real_resolution_rate"], days=365)))
+    flat = " ".join(note.split())
+    assert f"cases created before day {365 - SETTLE_DAYS}, as they stood on day 365" in flat
+    assert "the last day and the summary differ" in flat
+    short = " ".join(_footnote(dashboard_figure(frame(["closure_rate"], days=40))).split())
+    assert "all cases, as they stood on day 40" in short
+    # no rate over a window drawn, nothing to explain
+    assert "summary" not in _footnote(dashboard_figure(frame(["backlog"], days=365)))
+
+
+def test_constant_metrics_are_named_not_drawn_as_flat_lines() -> None:
+    ts = frame(["closure_rate", "assist_burden"], days=100)
+    ts["official_burnout_mean"] = 0.0
+    ts["official_overload_share"] = 0.0
+    ts["practice_extra_traces"] = 0.05
+    ts.loc[3, "practice_extra_traces"] = np.nan  # missing days do not make a metric vary
+    fig = dashboard_figure(ts)
+    drawn = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
+    assert drawn == {"closure_rate", "assist_burden"}
+    heads = [ax.get_title() for ax in fig.axes if ax.axison]
+    assert not any(h.startswith("Units' practices") for h in heads)  # all constant: left out
+    flat = " ".join(_footnote(fig).split())
+    assert (
+        "Constant at 0 in this run (not drawn): official_burnout_mean, official_overload_share."
+        in flat
+    )
+    assert "Constant at 0.05 in this run (not drawn): practice_extra_traces." in flat

@@ -228,8 +228,9 @@ DESCRIPTIONS: dict[str, str] = {
     "execute": "Run the runs of a plan that are not done yet (one result file per run; resumable; shardable).",
     "merge": "Check a sweep is complete and consistent; write runs.parquet, runs.csv (BehaviorSpace style) "
     "and, when asked, timeseries.parquet.",
-    "analyze": "Sobol or Morris sensitivity indices with confidence intervals (replicates averaged); "
-    "writes sensitivity.parquet and plots.",
+    "analyze": "Sobol or Morris sensitivity indices with confidence intervals (replicates averaged), "
+    "against the replicate noise (Morris noise floor, Sobol noise share), with warnings when they "
+    "cannot be trusted; writes sensitivity.parquet, sensitivity.txt and plots.",
     "sweep": "Plan, execute, merge and (for Sobol/Morris designs) analyze an experiment in one go.",
     "slurm": "Write an sbatch job-array script whose tasks each execute one shard of the plan.",
     "compare": "Compare two scenarios (or variants of one) on paired seeds: per-metric difference with its "
