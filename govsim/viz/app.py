@@ -10,11 +10,20 @@ page's flat parameters on Reset, and the live view of the open tab subscribes to
 ``update_counter``, which the controller bumps after each update. The layout is the demo's own
 (SolaraViz's fixed layout has no room for two cities, a bilingual interface or presets that move
 the sliders).
+
+Every value a browser sends is checked on the server against the bounds of its control (a client
+can send anything over the websocket, not only what the page's controls produce): an out-of-range
+value, an unknown preset or a path is refused with a short note on the page and a line in the
+server's log, and the page keeps its previous value. Presets are chosen by name only
+(:func:`govsim.viz.levers.preset_catalogue`). An unexpected error shows a short message, never a
+traceback; the traceback goes to the server's log. Each session claims its simulated citizens from
+the server's cap (:class:`govsim.viz.guard.CitizenLedger`).
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -27,6 +36,7 @@ from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
 from govsim.metrics import METRICS
+from govsim.viz import guard
 from govsim.viz.charts import (
     CITY_COLOURS,
     FINISHED_STATES,
@@ -57,27 +67,56 @@ from govsim.viz.levers import (
     LEVERS,
     LEVERS_BY_NAME,
     Lever,
-    classroom_presets,
     coerce,
+    in_range,
     lever_values,
     load_preset,
+    preset_catalogue,
+    resolve_preset,
+    start_scenario,
 )
-from govsim.viz.pair import CHART_GROUPS, CITY_COLOURINGS, HEADLINE, CityPair
-from govsim.viz.server import CITIZENS_ENV, LANG_ENV, SCENARIO_ENV
+from govsim.viz.pair import (
+    CHART_GROUPS,
+    CITY_COLOURINGS,
+    HEADLINE,
+    MAX_SEED,
+    CityPair,
+    checked_citizens,
+)
+from govsim.viz.server import CITIZENS_ENV, LANG_ENV
+
+logger = logging.getLogger("govsim.demo")
 
 PLAY_INTERVAL_MS = 50
 """Default pause between updates while playing (Mesa's play interval)."""
 CHART_HEIGHT = "250px"
 COUNT_METRICS = frozenset({"backlog", "cases_reported"})
 """Metrics that count cases (shown as whole numbers)."""
-MAX_SEED = 2**63 - 1
-"""Largest seed a scenario accepts (seeds below 0 or above it are clamped)."""
+ERROR_MESSAGE: dict[str, str] = {
+    "en": "Something went wrong on the server; the details are in its log. "
+    "Press Continue to start again.",
+    "zh": "服务器出错了，详细信息已记录在服务器日志中。请点击“继续”重新开始。",
+}
+"""What a page shows instead of a traceback."""
+CONTINUE: dict[str, str] = {"en": "Continue", "zh": "继续"}
+REFUSED: dict[str, str] = {"en": "Not accepted", "zh": "未接受"}
+"""The start of the note on a value the server refused."""
+
+
+# ---------------------------------------------------------------------------- refusals
+def _log_refusal(message: str) -> None:
+    logger.warning("refused a value from a browser: %s", message)
+
+
+Refuse = solara.create_context(_log_refusal)
+"""How a control reports a refused value: the page's note (the server log outside a page)."""
 
 
 # ---------------------------------------------------------------------------- parameters
 def start_preset() -> str:
-    """The scenario the page starts from: ``$GOVSIM_DEMO_SCENARIO`` or ``baseline``."""
-    return os.environ.get(SCENARIO_ENV) or "baseline"
+    """The name of the preset the page starts from (``govsim demo``'s scenario, or baseline)."""
+    start = start_scenario()
+    return next((name for name, ref in preset_catalogue().items() if ref == start), start)
 
 
 def start_language() -> Lang:
@@ -96,7 +135,7 @@ def start_citizens() -> int:
 
 def preset_params(preset: str, citizens: int, seed: int | None = None) -> dict[str, Any]:
     """Flat :class:`CityPair` parameters for a preset with every lever at the preset's value."""
-    base = load_preset(preset)
+    base = load_preset(resolve_preset(preset))
     return {
         "preset": preset,
         "citizens": int(citizens),
@@ -118,13 +157,45 @@ def preset_description(preset: str, lang: Lang) -> str:
     """A preset's one-line description: the scenario's own, or its Chinese translation."""
     if lang == "zh" and preset in PRESET_DESCRIPTIONS_ZH:
         return PRESET_DESCRIPTIONS_ZH[preset]
-    return load_preset(preset).description
+    return load_preset(resolve_preset(preset)).description
 
 
-def preset_choices(current: str) -> list[str]:
-    """Presets offered: the packaged city scenarios, plus the current one if it is a file."""
-    names = classroom_presets()
-    return names if current in names else [current, *names]
+def preset_choices() -> list[str]:
+    """Presets offered, by name: the start-up scenario file first (if any), then the packaged."""
+    return list(preset_catalogue())
+
+
+def checked_preset(name: Any) -> str:
+    """A preset name a client sent, if it is one of :func:`preset_choices`.
+
+    Raises:
+        ValueError: for anything else (a path, an unknown name), without echoing server paths.
+    """
+    if not isinstance(name, str) or name not in preset_catalogue():
+        raise ValueError(f"preset: got {name!r:.60}, expected one of the presets in the list")
+    return name
+
+
+def slider_value(value: Any, low: float, high: float, step: float, *, integer: bool) -> float | int:
+    """A slider's value from the browser, snapped to the step, within the slider's range.
+
+    A slider may send 0.35000000000000003: values are rounded to the step's decimals.
+
+    Raises:
+        ValueError: for a value that is not a finite number within ``low``-``high``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"got {value!r:.60}, expected a number from {low:g} to {high:g}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"got {value!r:.60}, expected a number from {low:g} to {high:g}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ValueError(f"got {value!r:.60}, expected a number from {low:g} to {high:g}")
+    if integer:
+        return round(number)
+    decimals = max(0, -math.floor(math.log10(step))) + 2 if step < 1 else 0
+    return round(number, decimals)
 
 
 def format_value(lever: Lever, value: Any, lang: Lang) -> str:
@@ -190,14 +261,19 @@ def LabelledSlider(
     """A full-width slider under a line with its label and current value.
 
     ``value`` is a number with ``on_value`` called on change, or a reactive variable it sets.
-    Values from the browser are snapped to the step (a slider may send 0.35000000000000003).
+    Values from the browser are checked against the slider's range and snapped to its step
+    (:func:`slider_value`); a value outside is refused (the ``Refuse`` context reports it).
     """
     reactive = value if isinstance(value, solara.Reactive) else None
     current = reactive.value if reactive is not None else value
-    decimals = max(0, -math.floor(math.log10(step))) + 2 if step < 1 else 0
+    refuse = solara.use_context(Refuse)
 
     def changed(new: Any) -> None:
-        new = round(float(new)) if integer else round(float(new), decimals)
+        try:
+            new = slider_value(new, low, high, step, integer=integer)
+        except ValueError as exc:
+            refuse(f"{label}: {exc}")
+            return
         if reactive is not None:
             reactive.set(new)
         elif on_value is not None:
@@ -266,10 +342,16 @@ def LeverPanel(
 ) -> None:
     """The levers of city B, grouped, with a button back to the preset's values."""
     solara.Text(ui("levers_help", lang), style={"font-size": "0.85em"})
+    refuse = solara.use_context(Refuse)
 
     def setter(name: str) -> Callable[[Any], None]:
         def set_value(value: Any) -> None:
-            params.set({**params.value, name: coerce(LEVERS_BY_NAME[name], value)})
+            try:
+                value = in_range(LEVERS_BY_NAME[name], value)
+            except ValueError as exc:
+                refuse(str(exc))
+                return
+            params.set({**params.value, name: value})
 
         return set_value
 
@@ -441,12 +523,20 @@ def CaseFlow(model: CityPair, lang: Lang, tick: int) -> None:
 def CityView(model: CityPair, colouring: solara.Reactive[str], lang: Lang) -> None:
     """The city tab: maps of both cities and the case flow (its one live component)."""
     tick = update_counter.get()
+    refuse = solara.use_context(Refuse)
+
+    def set_colouring(value: Any) -> None:
+        if value in CITY_COLOURINGS:
+            colouring.set(value)
+        else:
+            refuse(f"colouring: got {value!r:.60}, expected one of {', '.join(CITY_COLOURINGS)}")
+
     DayCounter(model, lang, tick)
     solara.v.Select(
         label=ui("colour_by", lang),
         items=[{"text": COLOURINGS_TEXT[c][lang], "value": c} for c in CITY_COLOURINGS],
         v_model=colouring.value,
-        on_v_model=colouring.set,
+        on_v_model=set_colouring,
         dense=True,
         style_="max-width: 360px;",
         class_="govsim-colouring",
@@ -491,13 +581,39 @@ def ExplainView(lang: Lang) -> None:
 
 @solara.component
 def SetupCard(
-    params: solara.Reactive[dict[str, Any]], on_preset: Callable[[str], None], lang: Lang
+    params: solara.Reactive[dict[str, Any]],
+    on_preset: Callable[[str], None],
+    lang: Lang,
+    held: int,
 ) -> None:
-    """Preset, classroom size and seed."""
+    """Preset, classroom size and seed.
+
+    A new classroom size first claims its citizens from the server's cap (refused when full);
+    until RESET the pair of ``held`` citizens per city stays, so the claim covers the larger.
+    """
     current = params.value["preset"]
+    refuse = solara.use_context(Refuse)
+    session = guard.session_key()
+
+    def set_citizens(value: Any) -> None:
+        try:
+            citizens = checked_citizens(value)
+        except ValueError as exc:
+            refuse(str(exc))
+            return
+        full = guard.ledger().claim(session, max(citizens, held))
+        if full:
+            refuse(full)
+            return
+        params.set({**params.value, "citizens": citizens})
+
+    def set_seed(value: Any) -> None:
+        seed = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        params.set({**params.value, "seed": min(max(seed, 0), MAX_SEED)})
+
     solara.v.Select(
         label=ui("preset", lang),
-        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices(current)],
+        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices()],
         v_model=current,
         on_v_model=on_preset,
         dense=True,
@@ -508,7 +624,7 @@ def SetupCard(
     LabelledSlider(
         ui("citizens", lang),
         int(params.value["citizens"]),
-        lambda v: params.set({**params.value, "citizens": int(v)}),
+        set_citizens,
         low,
         high,
         step,
@@ -518,7 +634,7 @@ def SetupCard(
     solara.InputInt(
         ui("seed", lang),
         value=int(params.value["seed"]),
-        on_value=lambda v: params.set({**params.value, "seed": min(max(int(v or 0), 0), MAX_SEED)}),
+        on_value=set_seed,
         continuous_update=False,
         dense=True,
     )
@@ -526,10 +642,36 @@ def SetupCard(
 
 @solara.component
 def Page() -> None:
-    """The classroom demo: Solara renders it once per browser session, so each gets its cities."""
+    """The classroom demo: Solara renders it once per browser session, so each gets its cities.
+
+    Any error below shows a short message instead of the page (never a traceback: that goes to
+    the server's log), with a button that starts the session again.
+    """
+    error, clear = solara.use_exception()
+    lang = start_language()
+
+    def log_error() -> None:
+        if error is not None:
+            logger.error("the demo page failed", exc_info=error)
+
+    solara.use_effect(log_error, [error])
+    if error is not None:
+        solara.Error(ERROR_MESSAGE[lang], classes=["govsim-error"])
+        solara.Button(CONTINUE[lang], on_click=clear, classes=["govsim-continue"])
+        return
+    Session()
+
+
+@solara.component
+def Session() -> None:
+    """One browser session: its cities, built once it has claimed their citizens from the cap."""
     start = solara.use_memo(lambda: preset_params(start_preset(), start_citizens()), [])
+    full = solara.use_memo(lambda: guard.ledger().claim(guard.session_key(), start["citizens"]), [])
     params = solara.use_reactive(start)
-    model = solara.use_reactive(solara.use_memo(lambda: CityPair(**start), []))
+    model = solara.use_reactive(solara.use_memo(lambda: None if full else CityPair(**start), []))
+    if full:
+        solara.Error(full, classes=["govsim-full"])
+        return
     Demo(model, params, start_language())
 
 
@@ -568,6 +710,7 @@ def Demo(
         start_lang: The starting language.
     """
     lang = solara.use_reactive(start_lang)
+    refused = solara.use_reactive(None)
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(1)
     controller_generation = solara.use_reactive(0)
@@ -576,7 +719,19 @@ def Demo(
     L = lang.value
     pair = model.value
 
-    def on_preset(name: str) -> None:
+    def refuse(message: str) -> None:
+        _log_refusal(message)
+        refused.set(message)
+
+    Refuse.provide(refuse)
+
+    def on_preset(name: Any) -> None:
+        try:
+            name = checked_preset(name)
+        except ValueError as exc:
+            refuse(str(exc))
+            return
+        refused.set(None)
         new = preset_params(name, params.value["citizens"], params.value["seed"])
         finished = not model.value.running
         params.set(new)
@@ -616,8 +771,12 @@ def Demo(
             solara.Text(ui("run_help", L), style={"font-size": "0.85em"})
             if normalised(params.value) != pair.params:
                 solara.Warning(ui("pending", L), dense=True, classes=["govsim-pending"])
+            if refused.value:
+                solara.Warning(
+                    f"{REFUSED[L]}: {refused.value}", dense=True, classes=["govsim-refused"]
+                )
         with solara.Card(ui("setup", L)):
-            SetupCard(params, on_preset, L)
+            SetupCard(params, on_preset, L, pair.citizens)
         with solara.Card(ui("levers", L)):
             LeverPanel(params, pair.preset_levers, L)
     with solara.lab.Tabs(value=tab, lazy=True):
@@ -629,4 +788,4 @@ def Demo(
             ExplainView(L)
 
 
-__all__ = ["Demo", "Page"]
+__all__ = ["Demo", "Page", "Session"]
