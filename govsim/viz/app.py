@@ -16,7 +16,10 @@ can send anything over the websocket, not only what the page's controls produce)
 value, an unknown preset or a path is refused with a short note on the page and a line in the
 server's log, and the page keeps its previous value. Presets are chosen by name only
 (:func:`govsim.viz.levers.preset_catalogue`). An unexpected error shows a short message, never a
-traceback; the traceback goes to the server's log. Each session claims its simulated citizens from
+traceback; the traceback goes to the server's log. Errors in the page's main area are caught by
+:func:`Page`; anything that still reaches Reacton's or Solara's own error display (errors in the
+sidebar, which Solara renders outside the page's component tree) shows the same short message
+(:func:`hide_tracebacks`, applied when this module is imported: that is, in the demo's server). Each session claims its simulated citizens from
 the server's cap (:class:`govsim.viz.guard.CitizenLedger`).
 """
 
@@ -26,6 +29,8 @@ import html
 import logging
 import math
 import os
+import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -103,13 +108,76 @@ REFUSED: dict[str, str] = {"en": "Not accepted", "zh": "未接受"}
 """The start of the note on a value the server refused."""
 
 
+PAGE_FAILED = (
+    "Something went wrong on the server; the details are in its log. Reload the page to start "
+    "again.\n服务器出错了，详细信息已记录在服务器日志中。请刷新页面重新开始。\n"
+)
+"""What replaces the page where Reacton or Solara would show a traceback."""
+
+
+class ShortTracebacks:
+    """Stands in for the :mod:`traceback` module where Reacton and Solara render an error.
+
+    Both format the exception with ``traceback.format_exception`` and put the text into the page.
+    Here the traceback goes to the server's log and the page gets :data:`PAGE_FAILED`; every
+    other function of the module is the real one.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def format_exception(*args: Any, **kwargs: Any) -> list[str]:
+        """Log the formatted exception; the short message for the page."""
+        logger.error("the demo failed:\n%s", "".join(traceback.format_exception(*args, **kwargs)))
+        return [PAGE_FAILED]
+
+
+def hide_tracebacks() -> None:
+    """Make Reacton's and Solara's error display show :data:`PAGE_FAILED`, not a traceback."""
+    import reacton.core
+
+    reacton.core.traceback = ShortTracebacks()  # type: ignore[assignment]
+    solara_app = sys.modules.get("solara.server.app")
+    if solara_app is not None:
+        solara_app.traceback = ShortTracebacks()  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------------------- refusals
-def _log_refusal(message: str) -> None:
+refused = solara.reactive(None)
+"""The last value the server refused, as a note for the page (one per session under Solara's
+server, which keeps a module-level reactive variable per session)."""
+
+
+def refuse(message: str) -> None:
+    """Report a refused value: a line in the server's log and the note on the page."""
     logger.warning("refused a value from a browser: %s", message)
+    refused.set(message)
 
 
-Refuse = solara.create_context(_log_refusal)
-"""How a control reports a refused value: the page's note (the server log outside a page)."""
+def use_redraw() -> tuple[int, Callable[[], None]]:
+    """A control's revision and a function that draws it anew (a hook).
+
+    A control keyed by its revision is rebuilt, with the server's value, when the revision
+    changes: after a refused value, the browser would otherwise still show what it sent.
+    """
+    revision, set_revision = solara.use_state(0)
+    return revision, lambda: set_revision(revision + 1)
+
+
+def take(
+    value: Any, on_value: Callable[[Any], None], redraw: Callable[[], None], label: str = ""
+) -> None:
+    """Hand a client's value to ``on_value``; if that refuses it (``ValueError``), say so.
+
+    The refusal goes to :func:`refuse` (the page's note and the server's log), and ``redraw``
+    (:func:`use_redraw`) shows the control with the server's value again.
+    """
+    try:
+        on_value(value)
+    except ValueError as exc:
+        refuse(f"{label}: {exc}" if label else str(exc))
+        redraw()
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -262,27 +330,29 @@ def LabelledSlider(
 
     ``value`` is a number with ``on_value`` called on change, or a reactive variable it sets.
     Values from the browser are checked against the slider's range and snapped to its step
-    (:func:`slider_value`); a value outside is refused (the ``Refuse`` context reports it).
+    (:func:`slider_value`); a value outside, or one ``on_value`` refuses with ``ValueError``, is
+    reported (:func:`refuse`) and the slider returns to its value.
     """
     reactive = value if isinstance(value, solara.Reactive) else None
     current = reactive.value if reactive is not None else value
-    refuse = solara.use_context(Refuse)
+    current = int(current) if integer else float(current)
 
-    def changed(new: Any) -> None:
-        try:
-            new = slider_value(new, low, high, step, integer=integer)
-        except ValueError as exc:
-            refuse(f"{label}: {exc}")
-            return
+    def apply(new: Any) -> None:
+        new = slider_value(new, low, high, step, integer=integer)
         if reactive is not None:
             reactive.set(new)
         elif on_value is not None:
             on_value(new)
 
-    shown = f"{int(current):,}" if integer else f"{float(current):.3g}"
+    revision, redraw = use_redraw()
+
+    def changed(new: Any) -> None:
+        take(new, apply, redraw, label)
+
+    shown = f"{current:,}" if integer else f"{current:.3g}"
     solara.Text(f"{label}: {shown}", style={"font-size": "0.9em"}, classes=[f"{css_class}-label"])
     solara.v.Slider(
-        v_model=int(current) if integer else float(current),
+        v_model=current,
         on_v_model=changed,
         min=int(low) if integer else low,
         max=int(high) if integer else high,
@@ -291,33 +361,42 @@ def LabelledSlider(
         dense=True,
         thumb_label=True,
         class_=css_class,
-    )
+    ).key(f"{css_class}-{revision}")
 
 
 @solara.component
 def LeverControl(
     lever: Lever, value: Any, preset_value: Any, on_value: Callable[[Any], None], lang: Lang
 ) -> None:
-    """One lever's control, marked where it differs from the preset."""
+    """One lever's control, marked where it differs from the preset.
+
+    ``on_value`` refuses a value with ``ValueError`` (reported, and the control redrawn).
+    """
     label = lever_label(lever.name, lang)
     changed = value != preset_value
+
+    revision, redraw = use_redraw()
+
+    def chosen(new: Any) -> None:
+        take(new, on_value, redraw)
+
     if lever.kind == "select":
         solara.v.Select(
             label=label,
             items=[{"text": choice_label(c, lang), "value": c} for c in lever.choices],
             v_model=value,
-            on_v_model=on_value,
+            on_v_model=chosen,
             dense=True,
             hide_details=True,
             class_=f"govsim-lever-{lever.name}",
-        )
+        ).key(f"{lever.name}-{revision}")
     elif lever.kind == "switch":
-        solara.Switch(
+        solara.v.Switch(
             label=label,
-            value=bool(value),
-            on_value=on_value,
-            classes=[f"govsim-lever-{lever.name}"],
-        )
+            v_model=bool(value),
+            on_v_model=chosen,
+            class_=f"govsim-lever-{lever.name}",
+        ).key(f"{lever.name}-{revision}")
     else:
         LabelledSlider(
             label,
@@ -342,15 +421,10 @@ def LeverPanel(
 ) -> None:
     """The levers of city B, grouped, with a button back to the preset's values."""
     solara.Text(ui("levers_help", lang), style={"font-size": "0.85em"})
-    refuse = solara.use_context(Refuse)
 
     def setter(name: str) -> Callable[[Any], None]:
         def set_value(value: Any) -> None:
-            try:
-                value = in_range(LEVERS_BY_NAME[name], value)
-            except ValueError as exc:
-                refuse(str(exc))
-                return
+            value = in_range(LEVERS_BY_NAME[name], value)  # ValueError: refused by the control
             params.set({**params.value, name: value})
 
         return set_value
@@ -523,24 +597,25 @@ def CaseFlow(model: CityPair, lang: Lang, tick: int) -> None:
 def CityView(model: CityPair, colouring: solara.Reactive[str], lang: Lang) -> None:
     """The city tab: maps of both cities and the case flow (its one live component)."""
     tick = update_counter.get()
-    refuse = solara.use_context(Refuse)
 
     def set_colouring(value: Any) -> None:
-        if value in CITY_COLOURINGS:
-            colouring.set(value)
-        else:
-            refuse(f"colouring: got {value!r:.60}, expected one of {', '.join(CITY_COLOURINGS)}")
+        if not isinstance(value, str) or value not in CITY_COLOURINGS:
+            raise ValueError(
+                f"colouring: got {value!r:.60}, expected one of {', '.join(CITY_COLOURINGS)}"
+            )
+        colouring.set(value)
 
+    revision, redraw = use_redraw()
     DayCounter(model, lang, tick)
     solara.v.Select(
         label=ui("colour_by", lang),
         items=[{"text": COLOURINGS_TEXT[c][lang], "value": c} for c in CITY_COLOURINGS],
         v_model=colouring.value,
-        on_v_model=set_colouring,
+        on_v_model=lambda value: take(value, set_colouring, redraw),
         dense=True,
         style_="max-width: 360px;",
         class_="govsim-colouring",
-    )
+    ).key(f"colouring-{revision}")
     solara.Text(ui("city_help", lang), style={"font-size": "0.85em"})
     CityMaps(model, colouring.value, lang, tick)
     solara.HTML(tag="h4", unsafe_innerHTML=html.escape(ui("case_flow", lang)))
@@ -592,33 +667,28 @@ def SetupCard(
     until RESET the pair of ``held`` citizens per city stays, so the claim covers the larger.
     """
     current = params.value["preset"]
-    refuse = solara.use_context(Refuse)
     session = guard.session_key()
 
     def set_citizens(value: Any) -> None:
-        try:
-            citizens = checked_citizens(value)
-        except ValueError as exc:
-            refuse(str(exc))
-            return
+        citizens = checked_citizens(value)  # ValueError: refused by the slider
         full = guard.ledger().claim(session, max(citizens, held))
         if full:
-            refuse(full)
-            return
+            raise ValueError(full)
         params.set({**params.value, "citizens": citizens})
 
     def set_seed(value: Any) -> None:
         seed = value if isinstance(value, int) and not isinstance(value, bool) else 0
         params.set({**params.value, "seed": min(max(seed, 0), MAX_SEED)})
 
+    revision, redraw = use_redraw()
     solara.v.Select(
         label=ui("preset", lang),
         items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices()],
         v_model=current,
-        on_v_model=on_preset,
+        on_v_model=lambda name: take(name, on_preset, redraw),
         dense=True,
         class_="govsim-preset",
-    )
+    ).key(f"preset-{revision}")
     solara.Text(preset_description(current, lang), style={"font-size": "0.85em"})
     low, high, step = CITIZENS_RANGE
     LabelledSlider(
@@ -710,7 +780,6 @@ def Demo(
         start_lang: The starting language.
     """
     lang = solara.use_reactive(start_lang)
-    refused = solara.use_reactive(None)
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(1)
     controller_generation = solara.use_reactive(0)
@@ -719,18 +788,10 @@ def Demo(
     L = lang.value
     pair = model.value
 
-    def refuse(message: str) -> None:
-        _log_refusal(message)
-        refused.set(message)
-
-    Refuse.provide(refuse)
+    solara.use_effect(lambda: refused.set(None), [])  # a new page starts without a note
 
     def on_preset(name: Any) -> None:
-        try:
-            name = checked_preset(name)
-        except ValueError as exc:
-            refuse(str(exc))
-            return
+        name = checked_preset(name)  # ValueError: refused by the control
         refused.set(None)
         new = preset_params(name, params.value["citizens"], params.value["seed"])
         finished = not model.value.running
@@ -787,5 +848,7 @@ def Demo(
         with solara.lab.Tab(ui("tab_explain", L)):
             ExplainView(L)
 
+
+hide_tracebacks()
 
 __all__ = ["Demo", "Page", "Session"]

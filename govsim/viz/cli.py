@@ -144,7 +144,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     from govsim.viz.guard import DemoLimits
+    from govsim.viz.levers import CLASSROOM_CITIZENS
     from govsim.viz.server import DemoError, serve
+
+    start = args.citizens or CLASSROOM_CITIZENS
+    if args.max_citizens < 2 * start:
+        print(
+            f"error: --max-citizens {args.max_citizens}: not even one session fits (its two "
+            f"cities of {start:,} citizens need {2 * start:,}); raise it or lower --citizens",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
 
     ref = str(Path(args.scenario).resolve()) if Path(args.scenario).is_file() else args.scenario
     try:

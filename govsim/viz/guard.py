@@ -92,13 +92,13 @@ def sessions_full_message(limits: DemoLimits) -> str:
     )
 
 
-def citizens_full_message(limits: DemoLimits, wanted: int) -> str:
-    """What a session reads when its cities would not fit in the server's citizen cap."""
+def citizens_full_message(limits: DemoLimits, wanted: int, others: int) -> str:
+    """What a session reads when its two cities of ``wanted`` citizens would not fit."""
     return (
-        f"The demo server is full: {2 * wanted:,} more simulated citizens (two cities of "
-        f"{wanted:,}) would pass its limit of {limits.max_citizens:,} for all open tabs together "
-        "(govsim demo --max-citizens). Choose fewer citizens, or close tabs that are no longer "
-        "used."
+        f"The demo server is full: two cities of {wanted:,} citizens would take it past its "
+        f"limit of {limits.max_citizens:,} simulated citizens for all open tabs together (the "
+        f"other tabs hold {others:,}). Choose fewer citizens, or close tabs that are no longer "
+        "used (govsim demo --max-citizens sets the limit)."
     )
 
 
@@ -160,6 +160,10 @@ class CitizenLedger:
         with self._lock:
             return sum(self._held.values())
 
+    def _others(self, session: str) -> int:
+        with self._lock:
+            return sum(n for key, n in self._held.items() if key != session)
+
     def _try(self, session: str, citizens_per_city: int) -> bool:
         wanted = 2 * citizens_per_city
         with self._lock:
@@ -185,7 +189,7 @@ class CitizenLedger:
             self.total,
             self.limits.max_citizens,
         )
-        return citizens_full_message(self.limits, citizens_per_city)
+        return citizens_full_message(self.limits, citizens_per_city, self._others(session))
 
     def release(self, session: str) -> None:
         """Forget a session's claim (its tab was closed)."""
@@ -324,6 +328,9 @@ class SiteGuard:
         self.port = port
         self.limits = limits or DemoLimits.from_environment()
         self.sessions = sessions
+        self._open: dict[str, int] = {}
+        """Open session websockets by kernel id: Solara registers a session only once its
+        websocket is running, so two tabs connecting at once would both find a place free."""
 
     def _names_us(self, netloc: str) -> bool:
         """Whether ``host[:port]`` is one of our names with our port."""
@@ -342,7 +349,7 @@ class SiteGuard:
         origin = headers.get("origin")
         if origin is not None:
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not self._names_us(parts.netloc):
+            if parts.scheme != "http" or not self._names_us(parts.netloc):
                 return f"Origin {origin!r:.80} is another site"
             if parts.netloc.lower() != host.lower():
                 return f"Origin {origin!r:.80} differs from Host {host!r:.80}"
@@ -350,7 +357,7 @@ class SiteGuard:
 
     def _full(self, kernel_id: str | None) -> bool:
         """Whether a new session (not ``kernel_id``, an existing one) finds every place taken."""
-        sessions = self.sessions()
+        sessions = set(self.sessions()) | set(self._open)
         if kernel_id is not None and kernel_id in sessions:
             return False
         return len(sessions) >= self.limits.max_sessions
@@ -376,9 +383,18 @@ class SiteGuard:
 
                 await anyio.to_thread.run_sync(free_disconnected_sessions)
                 if self._full(kernel_id):
-                    logger.warning("refused a new session: %d sessions open", len(self.sessions()))
+                    logger.warning("refused a new session: the most sessions are open")
                     await _deny(scope, receive, send, 503, sessions_full_message(self.limits))
                     return
+            if kernel_id is not None:  # no await between the check and this count
+                self._open[kernel_id] = self._open.get(kernel_id, 0) + 1
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    self._open[kernel_id] -= 1
+                    if not self._open[kernel_id]:
+                        del self._open[kernel_id]
+                return
         await self.app(scope, receive, send)
 
 

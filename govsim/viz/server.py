@@ -167,8 +167,8 @@ def serve(
     """
     limits = limits or DemoLimits()
     configure_environment(scenario, lang, citizens, limits)
-    _log_to_stderr()
     sock = bind(host, port)
+    _log_to_stderr()
     # Solara warns on every page load over plain http to an address other than "localhost"
     # (127.0.0.1 included) that its cookie falls back to SameSite=Lax: right for a classroom.
     warnings.filterwarnings(
