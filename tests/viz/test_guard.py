@@ -1,15 +1,18 @@
-"""Tests of the demo's guard: Host and Origin checks, the session cap, the --host warning.
+"""Tests of the demo's guard: Host and Origin checks, the caps, hostile websocket messages, the
+--host warning.
 
 The HTTP and websocket tests run a real ``govsim demo`` on 127.0.0.1 (a subprocess, as a teacher
 starts it) and talk to it with :mod:`http.client`, which lets a test set any ``Host`` and
 ``Origin`` header, as an attacker's page or a DNS-rebinding name would. A websocket upgrade is
-sent by hand: the server answers 101 (switching protocols) or refuses with 403 or 503.
+sent by hand: the server answers 101 (switching protocols) or refuses with 403 or 503. One test
+speaks Solara's widget protocol over the websocket by hand, as the reported attack did.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -176,6 +179,110 @@ def test_sessions_are_capped_and_a_closed_tab_makes_room(demo: Demo) -> None:
     assert status == 101, body
     log = demo.log.read_text(encoding="utf-8")
     assert "freed session" in log and "refused a new session" in log
+
+
+class WidgetClient:
+    """A page's side of Solara's websocket, spoken by hand as a hostile client would.
+
+    It starts the app as Solara's page does (a ``solara.control`` comm, method ``run``), keeps
+    the state of every widget the server opens, and sends widget updates of its own choosing.
+    """
+
+    def __init__(self, port: int) -> None:
+        from websockets.sync.client import connect
+
+        self.session = str(uuid.uuid4())
+        self.widgets: dict[str, dict] = {}
+        self.received: list[str] = []
+        url = f"ws://127.0.0.1:{port}/jupyter/api/kernels/{uuid.uuid4()}/channels?session_id=p"
+        deadline = time.monotonic() + 30
+        while True:  # a session of an earlier test may still be closing (--max-sessions 1)
+            try:
+                self.ws = connect(
+                    url,
+                    additional_headers={"Origin": f"http://127.0.0.1:{port}"},
+                    proxy=None,
+                    max_size=2**26,
+                    open_timeout=30,
+                ).__enter__()  # closed by close()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        control = str(uuid.uuid4())
+        self.send("comm_open", {"comm_id": control, "target_name": "solara.control", "data": {}})
+        run = {"method": "run", "args": {"path": "", "appName": None}}
+        self.send("comm_msg", {"comm_id": control, "data": run})
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.find("govsim-preset") and time.monotonic() < deadline:
+            self.pump(1)
+
+    def close(self) -> None:
+        self.ws.__exit__(None, None, None)
+
+    def send(self, msg_type: str, content: dict) -> None:
+        header = {
+            "msg_id": str(uuid.uuid4()),
+            "msg_type": msg_type,
+            "session": self.session,
+            "username": "",
+            "date": "2026-01-01T00:00:00",
+            "version": "5.3",
+        }
+        message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+        self.ws.send(json.dumps({**message, "channel": "shell", "buffers": []}))
+
+    def pump(self, seconds: float) -> None:
+        """Read what the server sends for ``seconds``."""
+        from solara.server.kernel import deserialize_binary_message
+
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                raw = self.ws.recv(timeout=left)
+            except TimeoutError:
+                return
+            msg = json.loads(raw) if isinstance(raw, str) else deserialize_binary_message(raw)
+            content = msg["content"]
+            self.received.append(json.dumps(content, default=str, ensure_ascii=False))
+            data = content.get("data", {})
+            if msg["header"]["msg_type"] == "comm_open" and "state" in data:
+                self.widgets[content["comm_id"]] = data["state"]
+            elif msg["header"]["msg_type"] == "comm_msg" and data.get("method") == "update":
+                self.widgets.setdefault(content["comm_id"], {}).update(data["state"])
+
+    def find(self, css_class: str) -> list[str]:
+        return [k for k, state in self.widgets.items() if state.get("class_") == css_class]
+
+    def update(self, css_class: str, value: object) -> str:
+        """Set ``v_model`` of the newest widget with ``css_class``; what the server answers."""
+        before = len(self.received)
+        comm_id = self.find(css_class)[-1]
+        state = {"method": "update", "state": {"v_model": value}, "buffer_paths": []}
+        self.send("comm_msg", {"comm_id": comm_id, "data": state})
+        self.pump(5)
+        return "\n".join(self.received[before:])
+
+
+def test_values_sent_over_the_websocket_are_refused_without_a_traceback(demo: Demo) -> None:
+    """The reported attack, over the real websocket: 20,000,000 citizens, then a preset change;
+    a server path as the preset. Both are refused, and the answers hold no traceback."""
+    client = WidgetClient(demo.port)
+    try:
+        answer = client.update("govsim-citizens", 20_000_000)
+        assert "got 20000000, expected a number from 500 to 20000" in answer
+        answer += client.update("govsim-preset", "whistle")
+        answer += client.update("govsim-preset", "/etc/passwd")
+        assert "got '/etc/passwd', expected one of the presets in the list" in answer
+        answer += client.update("govsim-lever-data_sharing", 1e9)
+        assert "got 1000000000.0, expected a number from 0 to 1" in answer
+        everything = "\n".join(client.received)
+        assert "Traceback" not in everything and "root:" not in everything
+        assert str(Path(__file__).resolve().parents[2]) not in everything  # no server path
+        assert [client.widgets[k]["v_model"] for k in client.find("govsim-citizens")][-1] == 3000
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------------------- without a server
