@@ -14,13 +14,15 @@ the sliders).
 Every value a browser sends is checked on the server against the bounds of its control (a client
 can send anything over the websocket, not only what the page's controls produce): an out-of-range
 value, an unknown preset or a path is refused with a short note on the page and a line in the
-server's log, and the page keeps its previous value. Presets are chosen by name only
-(:func:`govsim.viz.levers.preset_catalogue`). An unexpected error shows a short message, never a
-traceback; the traceback goes to the server's log. Errors in the page's main area are caught by
-:func:`Page`; anything that still reaches Reacton's or Solara's own error display (errors in the
-sidebar, which Solara renders outside the page's component tree) shows the same short message
-(:func:`hide_tracebacks`, applied when this module is imported: that is, in the demo's server). Each session claims its simulated citizens from
-the server's cap (:class:`govsim.viz.guard.CitizenLedger`).
+server's log, and the control shows the server's value again. Presets are chosen by name only
+(:func:`govsim.viz.levers.preset_catalogue`). Each session claims its simulated citizens from the
+server's cap (:class:`govsim.viz.guard.CitizenLedger`).
+
+An unexpected error shows a short message, never a traceback; the traceback goes to the server's
+log. Errors in the page's main area are caught by :func:`Page`; anything that still reaches
+Reacton's or Solara's own error display (errors in the sidebar, which Solara renders outside the
+page's component tree) shows a short message too (:func:`hide_tracebacks`, applied when this
+module is imported, that is in the demo's server).
 """
 
 from __future__ import annotations
