@@ -10,13 +10,29 @@ page's flat parameters on Reset, and the live view of the open tab subscribes to
 ``update_counter``, which the controller bumps after each update. The layout is the demo's own
 (SolaraViz's fixed layout has no room for two cities, a bilingual interface or presets that move
 the sliders).
+
+Every value a browser sends is checked on the server against the bounds of its control (a client
+can send anything over the websocket, not only what the page's controls produce): an out-of-range
+value, an unknown preset or a path is refused with a short note on the page and a line in the
+server's log, and the control shows the server's value again. Presets are chosen by name only
+(:func:`govsim.viz.levers.preset_catalogue`). Each session claims its simulated citizens from the
+server's cap (:class:`govsim.viz.guard.CitizenLedger`).
+
+An unexpected error shows a short message, never a traceback; the traceback goes to the server's
+log. Errors in the page's main area are caught by :func:`Page`; anything that still reaches
+Reacton's or Solara's own error display (errors in the sidebar, which Solara renders outside the
+page's component tree) shows a short message too (:func:`hide_tracebacks`, applied when this
+module is imported, that is in the demo's server).
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
+import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +43,7 @@ from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
 from govsim.metrics import METRICS
+from govsim.viz import guard
 from govsim.viz.charts import (
     CITY_COLOURS,
     FINISHED_STATES,
@@ -57,27 +74,119 @@ from govsim.viz.levers import (
     LEVERS,
     LEVERS_BY_NAME,
     Lever,
-    classroom_presets,
     coerce,
+    in_range,
     lever_values,
     load_preset,
+    preset_catalogue,
+    resolve_preset,
+    start_scenario,
 )
-from govsim.viz.pair import CHART_GROUPS, CITY_COLOURINGS, HEADLINE, CityPair
-from govsim.viz.server import CITIZENS_ENV, LANG_ENV, SCENARIO_ENV
+from govsim.viz.pair import (
+    CHART_GROUPS,
+    CITY_COLOURINGS,
+    HEADLINE,
+    MAX_SEED,
+    CityPair,
+    checked_citizens,
+)
+from govsim.viz.server import CITIZENS_ENV, LANG_ENV
+
+logger = logging.getLogger("govsim.demo")
 
 PLAY_INTERVAL_MS = 50
 """Default pause between updates while playing (Mesa's play interval)."""
 CHART_HEIGHT = "250px"
 COUNT_METRICS = frozenset({"backlog", "cases_reported"})
 """Metrics that count cases (shown as whole numbers)."""
-MAX_SEED = 2**63 - 1
-"""Largest seed a scenario accepts (seeds below 0 or above it are clamped)."""
+ERROR_MESSAGE: dict[str, str] = {
+    "en": "Something went wrong on the server; the details are in its log. "
+    "Press Continue to start again.",
+    "zh": "服务器出错了，详细信息已记录在服务器日志中。请点击“继续”重新开始。",
+}
+"""What a page shows instead of a traceback."""
+CONTINUE: dict[str, str] = {"en": "Continue", "zh": "继续"}
+REFUSED: dict[str, str] = {"en": "Not accepted", "zh": "未接受"}
+"""The start of the note on a value the server refused."""
+
+
+PAGE_FAILED = (
+    "Something went wrong on the server; the details are in its log. Reload the page to start "
+    "again.\n服务器出错了，详细信息已记录在服务器日志中。请刷新页面重新开始。\n"
+)
+"""What replaces the page where Reacton or Solara would show a traceback."""
+
+
+class ShortTracebacks:
+    """Stands in for the :mod:`traceback` module where Reacton and Solara render an error.
+
+    Both format the exception with ``traceback.format_exception`` and put the text into the page.
+    Here the traceback goes to the server's log and the page gets :data:`PAGE_FAILED`; every
+    other function of the module is the real one.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def format_exception(*args: Any, **kwargs: Any) -> list[str]:
+        """Log the formatted exception; the short message for the page."""
+        logger.error("the demo failed:\n%s", "".join(traceback.format_exception(*args, **kwargs)))
+        return [PAGE_FAILED]
+
+
+def hide_tracebacks() -> None:
+    """Make Reacton's and Solara's error display show :data:`PAGE_FAILED`, not a traceback."""
+    import reacton.core
+
+    reacton.core.traceback = ShortTracebacks()  # type: ignore[assignment]
+    solara_app = sys.modules.get("solara.server.app")
+    if solara_app is not None:
+        solara_app.traceback = ShortTracebacks()  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------- refusals
+refused = solara.reactive(None)
+"""The last value the server refused, as a note for the page (one per session under Solara's
+server, which keeps a module-level reactive variable per session)."""
+
+
+def refuse(message: str) -> None:
+    """Report a refused value: a line in the server's log and the note on the page."""
+    logger.warning("refused a value from a browser: %s", message)
+    refused.set(message)
+
+
+def use_redraw() -> tuple[int, Callable[[], None]]:
+    """A control's revision and a function that draws it anew (a hook).
+
+    A control keyed by its revision is rebuilt, with the server's value, when the revision
+    changes: after a refused value, the browser would otherwise still show what it sent.
+    """
+    revision, set_revision = solara.use_state(0)
+    return revision, lambda: set_revision(revision + 1)
+
+
+def take(
+    value: Any, on_value: Callable[[Any], None], redraw: Callable[[], None], label: str = ""
+) -> None:
+    """Hand a client's value to ``on_value``; if that refuses it (``ValueError``), say so.
+
+    The refusal goes to :func:`refuse` (the page's note and the server's log), and ``redraw``
+    (:func:`use_redraw`) shows the control with the server's value again.
+    """
+    try:
+        on_value(value)
+    except ValueError as exc:
+        refuse(f"{label}: {exc}" if label else str(exc))
+        redraw()
 
 
 # ---------------------------------------------------------------------------- parameters
 def start_preset() -> str:
-    """The scenario the page starts from: ``$GOVSIM_DEMO_SCENARIO`` or ``baseline``."""
-    return os.environ.get(SCENARIO_ENV) or "baseline"
+    """The name of the preset the page starts from (``govsim demo``'s scenario, or baseline)."""
+    start = start_scenario()
+    return next((name for name, ref in preset_catalogue().items() if ref == start), start)
 
 
 def start_language() -> Lang:
@@ -96,7 +205,7 @@ def start_citizens() -> int:
 
 def preset_params(preset: str, citizens: int, seed: int | None = None) -> dict[str, Any]:
     """Flat :class:`CityPair` parameters for a preset with every lever at the preset's value."""
-    base = load_preset(preset)
+    base = load_preset(resolve_preset(preset))
     return {
         "preset": preset,
         "citizens": int(citizens),
@@ -118,13 +227,45 @@ def preset_description(preset: str, lang: Lang) -> str:
     """A preset's one-line description: the scenario's own, or its Chinese translation."""
     if lang == "zh" and preset in PRESET_DESCRIPTIONS_ZH:
         return PRESET_DESCRIPTIONS_ZH[preset]
-    return load_preset(preset).description
+    return load_preset(resolve_preset(preset)).description
 
 
-def preset_choices(current: str) -> list[str]:
-    """Presets offered: the packaged city scenarios, plus the current one if it is a file."""
-    names = classroom_presets()
-    return names if current in names else [current, *names]
+def preset_choices() -> list[str]:
+    """Presets offered, by name: the start-up scenario file first (if any), then the packaged."""
+    return list(preset_catalogue())
+
+
+def checked_preset(name: Any) -> str:
+    """A preset name a client sent, if it is one of :func:`preset_choices`.
+
+    Raises:
+        ValueError: for anything else (a path, an unknown name), without echoing server paths.
+    """
+    if not isinstance(name, str) or name not in preset_catalogue():
+        raise ValueError(f"preset: got {name!r:.60}, expected one of the presets in the list")
+    return name
+
+
+def slider_value(value: Any, low: float, high: float, step: float, *, integer: bool) -> float | int:
+    """A slider's value from the browser, snapped to the step, within the slider's range.
+
+    A slider may send 0.35000000000000003: values are rounded to the step's decimals.
+
+    Raises:
+        ValueError: for a value that is not a finite number within ``low``-``high``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"got {value!r:.60}, expected a number from {low:g} to {high:g}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"got {value!r:.60}, expected a number from {low:g} to {high:g}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ValueError(f"got {value!r:.60}, expected a number from {low:g} to {high:g}")
+    if integer:
+        return round(number)
+    decimals = max(0, -math.floor(math.log10(step))) + 2 if step < 1 else 0
+    return round(number, decimals)
 
 
 def format_value(lever: Lever, value: Any, lang: Lang) -> str:
@@ -190,23 +331,30 @@ def LabelledSlider(
     """A full-width slider under a line with its label and current value.
 
     ``value`` is a number with ``on_value`` called on change, or a reactive variable it sets.
-    Values from the browser are snapped to the step (a slider may send 0.35000000000000003).
+    Values from the browser are checked against the slider's range and snapped to its step
+    (:func:`slider_value`); a value outside, or one ``on_value`` refuses with ``ValueError``, is
+    reported (:func:`refuse`) and the slider returns to its value.
     """
     reactive = value if isinstance(value, solara.Reactive) else None
     current = reactive.value if reactive is not None else value
-    decimals = max(0, -math.floor(math.log10(step))) + 2 if step < 1 else 0
+    current = int(current) if integer else float(current)
 
-    def changed(new: Any) -> None:
-        new = round(float(new)) if integer else round(float(new), decimals)
+    def apply(new: Any) -> None:
+        new = slider_value(new, low, high, step, integer=integer)
         if reactive is not None:
             reactive.set(new)
         elif on_value is not None:
             on_value(new)
 
-    shown = f"{int(current):,}" if integer else f"{float(current):.3g}"
+    revision, redraw = use_redraw()
+
+    def changed(new: Any) -> None:
+        take(new, apply, redraw, label)
+
+    shown = f"{current:,}" if integer else f"{current:.3g}"
     solara.Text(f"{label}: {shown}", style={"font-size": "0.9em"}, classes=[f"{css_class}-label"])
     solara.v.Slider(
-        v_model=int(current) if integer else float(current),
+        v_model=current,
         on_v_model=changed,
         min=int(low) if integer else low,
         max=int(high) if integer else high,
@@ -215,33 +363,42 @@ def LabelledSlider(
         dense=True,
         thumb_label=True,
         class_=css_class,
-    )
+    ).key(f"{css_class}-{revision}")
 
 
 @solara.component
 def LeverControl(
     lever: Lever, value: Any, preset_value: Any, on_value: Callable[[Any], None], lang: Lang
 ) -> None:
-    """One lever's control, marked where it differs from the preset."""
+    """One lever's control, marked where it differs from the preset.
+
+    ``on_value`` refuses a value with ``ValueError`` (reported, and the control redrawn).
+    """
     label = lever_label(lever.name, lang)
     changed = value != preset_value
+
+    revision, redraw = use_redraw()
+
+    def chosen(new: Any) -> None:
+        take(new, on_value, redraw)
+
     if lever.kind == "select":
         solara.v.Select(
             label=label,
             items=[{"text": choice_label(c, lang), "value": c} for c in lever.choices],
             v_model=value,
-            on_v_model=on_value,
+            on_v_model=chosen,
             dense=True,
             hide_details=True,
             class_=f"govsim-lever-{lever.name}",
-        )
+        ).key(f"{lever.name}-{revision}")
     elif lever.kind == "switch":
-        solara.Switch(
+        solara.v.Switch(
             label=label,
-            value=bool(value),
-            on_value=on_value,
-            classes=[f"govsim-lever-{lever.name}"],
-        )
+            v_model=bool(value),
+            on_v_model=chosen,
+            class_=f"govsim-lever-{lever.name}",
+        ).key(f"{lever.name}-{revision}")
     else:
         LabelledSlider(
             label,
@@ -269,7 +426,8 @@ def LeverPanel(
 
     def setter(name: str) -> Callable[[Any], None]:
         def set_value(value: Any) -> None:
-            params.set({**params.value, name: coerce(LEVERS_BY_NAME[name], value)})
+            value = in_range(LEVERS_BY_NAME[name], value)  # ValueError: refused by the control
+            params.set({**params.value, name: value})
 
         return set_value
 
@@ -441,16 +599,25 @@ def CaseFlow(model: CityPair, lang: Lang, tick: int) -> None:
 def CityView(model: CityPair, colouring: solara.Reactive[str], lang: Lang) -> None:
     """The city tab: maps of both cities and the case flow (its one live component)."""
     tick = update_counter.get()
+
+    def set_colouring(value: Any) -> None:
+        if not isinstance(value, str) or value not in CITY_COLOURINGS:
+            raise ValueError(
+                f"colouring: got {value!r:.60}, expected one of {', '.join(CITY_COLOURINGS)}"
+            )
+        colouring.set(value)
+
+    revision, redraw = use_redraw()
     DayCounter(model, lang, tick)
     solara.v.Select(
         label=ui("colour_by", lang),
         items=[{"text": COLOURINGS_TEXT[c][lang], "value": c} for c in CITY_COLOURINGS],
         v_model=colouring.value,
-        on_v_model=colouring.set,
+        on_v_model=lambda value: take(value, set_colouring, redraw),
         dense=True,
         style_="max-width: 360px;",
         class_="govsim-colouring",
-    )
+    ).key(f"colouring-{revision}")
     solara.Text(ui("city_help", lang), style={"font-size": "0.85em"})
     CityMaps(model, colouring.value, lang, tick)
     solara.HTML(tag="h4", unsafe_innerHTML=html.escape(ui("case_flow", lang)))
@@ -491,24 +658,45 @@ def ExplainView(lang: Lang) -> None:
 
 @solara.component
 def SetupCard(
-    params: solara.Reactive[dict[str, Any]], on_preset: Callable[[str], None], lang: Lang
+    params: solara.Reactive[dict[str, Any]],
+    on_preset: Callable[[str], None],
+    lang: Lang,
+    held: int,
 ) -> None:
-    """Preset, classroom size and seed."""
+    """Preset, classroom size and seed.
+
+    A new classroom size first claims its citizens from the server's cap (refused when full);
+    until RESET the pair of ``held`` citizens per city stays, so the claim covers the larger.
+    """
     current = params.value["preset"]
+    session = guard.session_key()
+
+    def set_citizens(value: Any) -> None:
+        citizens = checked_citizens(value)  # ValueError: refused by the slider
+        full = guard.ledger().claim(session, max(citizens, held))
+        if full:
+            raise ValueError(full)
+        params.set({**params.value, "citizens": citizens})
+
+    def set_seed(value: Any) -> None:
+        seed = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        params.set({**params.value, "seed": min(max(seed, 0), MAX_SEED)})
+
+    revision, redraw = use_redraw()
     solara.v.Select(
         label=ui("preset", lang),
-        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices(current)],
+        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices()],
         v_model=current,
-        on_v_model=on_preset,
+        on_v_model=lambda name: take(name, on_preset, redraw),
         dense=True,
         class_="govsim-preset",
-    )
+    ).key(f"preset-{revision}")
     solara.Text(preset_description(current, lang), style={"font-size": "0.85em"})
     low, high, step = CITIZENS_RANGE
     LabelledSlider(
         ui("citizens", lang),
         int(params.value["citizens"]),
-        lambda v: params.set({**params.value, "citizens": int(v)}),
+        set_citizens,
         low,
         high,
         step,
@@ -518,7 +706,7 @@ def SetupCard(
     solara.InputInt(
         ui("seed", lang),
         value=int(params.value["seed"]),
-        on_value=lambda v: params.set({**params.value, "seed": min(max(int(v or 0), 0), MAX_SEED)}),
+        on_value=set_seed,
         continuous_update=False,
         dense=True,
     )
@@ -526,10 +714,36 @@ def SetupCard(
 
 @solara.component
 def Page() -> None:
-    """The classroom demo: Solara renders it once per browser session, so each gets its cities."""
+    """The classroom demo: Solara renders it once per browser session, so each gets its cities.
+
+    Any error below shows a short message instead of the page (never a traceback: that goes to
+    the server's log), with a button that starts the session again.
+    """
+    error, clear = solara.use_exception()
+    lang = start_language()
+
+    def log_error() -> None:
+        if error is not None:
+            logger.error("the demo page failed", exc_info=error)
+
+    solara.use_effect(log_error, [error])
+    if error is not None:
+        solara.Error(ERROR_MESSAGE[lang], classes=["govsim-error"])
+        solara.Button(CONTINUE[lang], on_click=clear, classes=["govsim-continue"])
+        return
+    Session()
+
+
+@solara.component
+def Session() -> None:
+    """One browser session: its cities, built once it has claimed their citizens from the cap."""
     start = solara.use_memo(lambda: preset_params(start_preset(), start_citizens()), [])
+    full = solara.use_memo(lambda: guard.ledger().claim(guard.session_key(), start["citizens"]), [])
     params = solara.use_reactive(start)
-    model = solara.use_reactive(solara.use_memo(lambda: CityPair(**start), []))
+    model = solara.use_reactive(solara.use_memo(lambda: None if full else CityPair(**start), []))
+    if full:
+        solara.Error(full, classes=["govsim-full"])
+        return
     Demo(model, params, start_language())
 
 
@@ -576,7 +790,11 @@ def Demo(
     L = lang.value
     pair = model.value
 
-    def on_preset(name: str) -> None:
+    solara.use_effect(lambda: refused.set(None), [])  # a new page starts without a note
+
+    def on_preset(name: Any) -> None:
+        name = checked_preset(name)  # ValueError: refused by the control
+        refused.set(None)
         new = preset_params(name, params.value["citizens"], params.value["seed"])
         finished = not model.value.running
         params.set(new)
@@ -616,8 +834,12 @@ def Demo(
             solara.Text(ui("run_help", L), style={"font-size": "0.85em"})
             if normalised(params.value) != pair.params:
                 solara.Warning(ui("pending", L), dense=True, classes=["govsim-pending"])
+            if refused.value:
+                solara.Warning(
+                    f"{REFUSED[L]}: {refused.value}", dense=True, classes=["govsim-refused"]
+                )
         with solara.Card(ui("setup", L)):
-            SetupCard(params, on_preset, L)
+            SetupCard(params, on_preset, L, pair.citizens)
         with solara.Card(ui("levers", L)):
             LeverPanel(params, pair.preset_levers, L)
     with solara.lab.Tabs(value=tab, lazy=True):
@@ -629,4 +851,6 @@ def Demo(
             ExplainView(L)
 
 
-__all__ = ["Demo", "Page"]
+hide_tracebacks()
+
+__all__ = ["Demo", "Page", "Session"]

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from govsim.config import load_scenario
+from govsim.viz.guard import DEFAULT_MAX_CITIZENS, DEFAULT_MAX_SESSIONS
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -47,6 +48,18 @@ def _citizens(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number above 0 (got {text!r})"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0 (got {value})")
+    return value
+
+
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``demo`` to the ``govsim`` command."""
     p = subparsers.add_parser(
@@ -68,7 +81,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         "--host",
         default="127.0.0.1",
         help="interface to listen on (default 127.0.0.1; 0.0.0.0 lets a class on the same "
-        "network connect)",
+        "network connect, and prints the addresses to share)",
     )
     p.add_argument(
         "--port", type=_port, default=8765, help="TCP port (default 8765; 0 picks a free one)"
@@ -81,6 +94,20 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         type=_citizens,
         default=None,
         help="citizens per city at the start (default 3000)",
+    )
+    p.add_argument(
+        "--max-sessions",
+        type=_positive,
+        default=DEFAULT_MAX_SESSIONS,
+        help=f"most browser tabs served at once (default {DEFAULT_MAX_SESSIONS}); when reached, "
+        "tabs that were closed are freed first, then newcomers are told the demo is full",
+    )
+    p.add_argument(
+        "--max-citizens",
+        type=_positive,
+        default=DEFAULT_MAX_CITIZENS,
+        help="most simulated citizens of all tabs together, both cities of each "
+        f"(default {DEFAULT_MAX_CITIZENS:,}, under 1 GiB)",
     )
     p.set_defaults(func=_cmd_demo)
 
@@ -116,11 +143,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    from govsim.viz.guard import DemoLimits
+    from govsim.viz.levers import CLASSROOM_CITIZENS
     from govsim.viz.server import DemoError, serve
+
+    start = args.citizens or CLASSROOM_CITIZENS
+    if args.max_citizens < 2 * start:
+        print(
+            f"error: --max-citizens {args.max_citizens}: not even one session fits (its two "
+            f"cities of {start:,} citizens need {2 * start:,}); raise it or lower --citizens",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
 
     ref = str(Path(args.scenario).resolve()) if Path(args.scenario).is_file() else args.scenario
     try:
-        serve(ref, args.host, args.port, lang=args.lang, citizens=args.citizens)
+        serve(
+            ref,
+            args.host,
+            args.port,
+            lang=args.lang,
+            citizens=args.citizens,
+            limits=DemoLimits(args.max_sessions, args.max_citizens),
+        )
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -10,8 +10,11 @@ The presets are the packaged scenarios a class can start from (:func:`classroom_
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from govsim.config import load_scenario, packaged_scenarios, scenario_to_dict
@@ -37,7 +40,14 @@ CLASSROOM_CITIZENS = 3000
 """Default number of citizens per city: large enough for stable rates, small enough to be smooth."""
 
 CITIZENS_RANGE = (500, 20_000, 500)
-"""Min, max and step of the classroom-size slider."""
+"""Min, max and step of the classroom-size slider. The maximum is also the demo's maximum per city,
+enforced on the server: at 20,000 citizens per city a session's two cities hold about 33 MiB after
+a full year and a day of both takes about 15 ms (measured on a shared 2-core machine), so one tab
+cannot take a large share of a laptop; the rates a class reads are already steady well below it,
+and drawing, not simulating, sets the pace of the page."""
+
+START_SCENARIO_ENV = "GOVSIM_DEMO_SCENARIO"
+"""Environment variable naming the scenario the demo started from (set by ``govsim demo``)."""
 
 
 @dataclass(frozen=True)
@@ -143,10 +153,14 @@ def coerce(lever: Lever, value: Any) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise ValueError(f"{where}: got {value!r}, expected true or false")
+    if isinstance(value, bool):
+        raise ValueError(f"{where}: got {value!r}, expected a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: got {value!r}, expected a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: got {_short(value)}, expected a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: got {value!r}, expected a finite number")
     if lever.kind == "int":
         if number != int(number):
             raise ValueError(f"{where}: got {value!r}, expected a whole number")
@@ -154,11 +168,37 @@ def coerce(lever: Lever, value: Any) -> Any:
     return number
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a message may quote what a client sent)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def in_range(lever: Lever, value: Any) -> Any:
+    """``value`` as the lever's type, and within the control's range (a client's value).
+
+    The page's controls cannot produce anything else, but a client can send any value over the
+    websocket: this is the server's check, with the same bounds as the control.
+
+    Raises:
+        ValueError: if the value does not fit the lever or lies outside its control's range.
+    """
+    value = coerce(lever, value)
+    if lever.kind in ("float", "int") and not lever.low <= value <= lever.high:
+        raise ValueError(
+            f"lever {lever.name} ({lever.path}): got {value!r}, "
+            f"expected a value from {lever.low:g} to {lever.high:g}"
+        )
+    return value
+
+
 def lever_overrides(base: Scenario, values: dict[str, Any]) -> dict[str, Any]:
     """Dotted-path overrides that turn ``base`` into the scenario the levers describe.
 
     Only levers whose value differs from ``base`` are listed, so the result reads as "what was
-    changed" and an unchanged lever never re-validates a value the preset already holds.
+    changed" and an unchanged lever never re-validates a value the preset already holds (a
+    scenario file may hold a value outside a control's range). A changed value must lie within
+    its control's range (:func:`in_range`).
 
     Raises:
         ValueError: for an unknown lever name or a value that does not fit its lever.
@@ -171,7 +211,7 @@ def lever_overrides(base: Scenario, values: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"unknown lever {name!r}; levers are: {', '.join(LEVERS_BY_NAME)}")
         value = coerce(lever, value)
         if value != current[name]:
-            out[lever.path] = value
+            out[lever.path] = in_range(lever, value)
     return out
 
 
@@ -191,3 +231,26 @@ def classroom_presets() -> list[str]:
     ordered = [n for n in PRESET_ORDER if n in names]
     ordered += sorted(n for n in names if n not in PRESET_ORDER)
     return [n for n in ordered if not load_preset(n).queue.enabled]
+
+
+def start_scenario() -> str:
+    """The scenario the demo started from: ``$GOVSIM_DEMO_SCENARIO`` or ``baseline``."""
+    return os.environ.get(START_SCENARIO_ENV) or "baseline"
+
+
+def preset_catalogue() -> dict[str, str]:
+    """Every preset a client may choose: its name on the page and the scenario it loads.
+
+    The packaged city scenarios by name, and the scenario ``govsim demo`` started from: a file
+    appears under its file name only, so that no path of the server reaches a page.
+    """
+    refs = {name: name for name in classroom_presets()}
+    start = start_scenario()
+    if start not in refs:
+        refs = {Path(start).name: start, **refs}
+    return refs
+
+
+def resolve_preset(name: str) -> str:
+    """The scenario a preset name loads (:func:`preset_catalogue`); any other ``name`` as it is."""
+    return preset_catalogue().get(name, name)

@@ -20,11 +20,13 @@ import numpy as np
 from govsim.cases import STATE_NAMES
 from govsim.model import GovernanceModel
 from govsim.viz.levers import (
+    CITIZENS_RANGE,
     CLASSROOM_CITIZENS,
     LEVERS_BY_NAME,
     lever_overrides,
     lever_values,
     load_preset,
+    resolve_preset,
 )
 
 CHART_GROUPS: dict[str, tuple[str, ...]] = {
@@ -56,20 +58,53 @@ CITY_COLOURINGS: tuple[str, ...] = ("open_cases", "trust", "literacy")
 
 CITIES: tuple[str, ...] = ("A", "B")
 
+MAX_SEED = 2**63 - 1
+"""Largest seed a scenario accepts."""
+
+
+def checked_citizens(value: Any) -> int:
+    """Citizens per city as a whole number within the demo's range (:data:`CITIZENS_RANGE`).
+
+    Raises:
+        ValueError: if it is not a whole number in that range.
+    """
+    low, high, _ = CITIZENS_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError(f"citizens: got {value!r:.40}, expected a whole number {low}-{high}")
+    if not low <= value <= high:
+        raise ValueError(
+            f"citizens: got {int(value)}, expected {low}-{high} per city (the demo's maximum)"
+        )
+    return int(value)
+
+
+def checked_seed(value: Any) -> int:
+    """A seed as a whole number from 0 to :data:`MAX_SEED`.
+
+    Raises:
+        ValueError: if it is not one.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"seed: got {value!r:.40}, expected a whole number 0-{MAX_SEED}")
+    return value
+
 
 class CityPair(mesa.Model):
     """City A (the preset) and city B (the preset with the levers applied), same seed.
 
     Args:
-        preset: A packaged scenario name or a scenario file.
-        citizens: Citizens per city (overrides ``population.citizens``).
+        preset: A preset name (:func:`govsim.viz.levers.preset_catalogue`: the file name stands
+            for the scenario file ``govsim demo`` started from), a packaged scenario or a file.
+        citizens: Citizens per city (overrides ``population.citizens``), within the demo's
+            range (:data:`govsim.viz.levers.CITIZENS_RANGE`).
         seed: Root seed of both cities (default: the preset's seed).
         dispatch_mode, data_sharing, ...: One keyword per lever of :data:`govsim.viz.levers.LEVERS`;
             ``None`` keeps the preset's value.
 
     Raises:
         govsim.config.ScenarioError: if the preset is missing or a lever value is invalid.
-        ValueError: if a lever value does not fit its lever.
+        ValueError: if a lever value does not fit its lever or lies outside its control's range,
+            or citizens or the seed lie outside the demo's range.
     """
 
     def __init__(
@@ -97,13 +132,14 @@ class CityPair(mesa.Model):
         apps: int | None = None,
     ) -> None:
         levers = {k: v for k, v in locals().items() if k in LEVERS_BY_NAME and v is not None}
-        base = load_preset(preset)
+        citizens = checked_citizens(citizens)
+        base = load_preset(resolve_preset(preset))
         if base.queue.enabled:
             raise ValueError(
                 f"preset {preset!r} is the M/M/c validation queue, which has no city to show; "
                 "choose a city scenario (govsim scenarios lists them)"
             )
-        seed = base.seed if seed is None else int(seed)
+        seed = base.seed if seed is None else checked_seed(seed)
         super().__init__(rng=seed)
         self.preset = preset
         self.citizens = int(citizens)

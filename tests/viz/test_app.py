@@ -210,16 +210,23 @@ def test_city_tab_maps_communities_and_counts_states(demo) -> None:
     assert the_map.option["visualMap"]["text"][1].startswith("mean trust of residents")
 
 
-def test_preset_after_a_finished_run_can_be_played(renderer: str, tmp_path: Path) -> None:
+def test_preset_after_a_finished_run_can_be_played(
+    renderer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario file ``govsim demo`` started from is a preset, named by its file name only."""
     short = tmp_path / "short.yaml"
     short.write_text("extends: baseline\nname: short\ndays: 2\n", encoding="utf-8")
-    params = solara.reactive(app.preset_params(str(short), SMALL))
+    monkeypatch.setenv(SCENARIO_ENV, str(short))
+    assert app.start_preset() == "short.yaml"
+    params = solara.reactive(app.preset_params("short.yaml", SMALL))
     model = solara.reactive(CityPair(**params.value))
+    assert model.value.a.config.days == 2
     _, rc = solara.render(
         solara.AppLayout(children=[app.Demo(model, params, "en")]), handle_error=False
     )
     presets = rc.find(v.Select, class_="govsim-preset").widget
-    assert presets.items[0] == {"text": "short.yaml", "value": str(short)}
+    assert presets.items[0] == {"text": "short.yaml", "value": "short.yaml"}  # no server path
+    assert str(tmp_path) not in repr(presets.items)
     button(rc, "Step").click()
     button(rc, "Step").click()
     assert not model.value.running and button(rc, "Step").disabled

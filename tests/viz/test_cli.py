@@ -35,6 +35,7 @@ def test_demo_is_a_govsim_subcommand() -> None:
         "en",
         None,
     )
+    assert (args.max_sessions, args.max_citizens) == (50, 1_000_000)
     args = build_parser().parse_args(["demo", "whistle", "--port", "0", "--lang", "zh"])
     assert (args.scenario, args.port, args.lang) == ("whistle", 0, "zh")
 
@@ -46,6 +47,13 @@ def test_demo_is_a_govsim_subcommand() -> None:
         (["demo", "--port", "http"], "expected a port number 0-65535 (got 'http')"),
         (["demo", "--citizens", "10"], "expected a whole number of citizens 500-20000 (got 10)"),
         (["demo", "--lang", "fr"], "invalid choice: 'fr'"),
+        (["demo", "--max-sessions", "0"], "expected a whole number above 0 (got 0)"),
+        (["demo", "--max-citizens", "many"], "expected a whole number above 0 (got 'many')"),
+        (
+            ["demo", "--max-citizens", "5000"],
+            "--max-citizens 5000: not even one session fits (its two cities of 3,000 citizens "
+            "need 6,000)",
+        ),
     ],
 )
 def test_bad_options_exit_2(argv, message, capsys) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from govsim.viz import server
+from govsim.viz.guard import DemoLimits
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +23,7 @@ def restore_environment() -> Iterator[None]:
 def test_environment_is_offline_and_keeps_user_choices(monkeypatch) -> None:
     monkeypatch.setenv("REACTON_FAST", "0")
     monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
-    server.configure_environment("whistle", "zh", 1500)
+    server.configure_environment("whistle", "zh", 1500, DemoLimits(7, 9000))
     assert os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert os.environ["SOLARA_ASSETS_PROXY"] == "True"
     assert os.environ["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1:")
@@ -32,6 +33,7 @@ def test_environment_is_offline_and_keeps_user_choices(monkeypatch) -> None:
     assert os.environ[server.CITIZENS_ENV] == "1500"
     assert os.environ["REACTON_FAST"] == "0"  # the user's choice stands
     assert os.environ["SOLARA_KERNEL_CULL_TIMEOUT"] == "15m"
+    assert DemoLimits.from_environment() == DemoLimits(7, 9000)  # what the page's ledger reads
 
 
 def test_solara_assets_hold_what_the_page_loads() -> None:
