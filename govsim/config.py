@@ -244,12 +244,13 @@ def parse_yaml(text: str, source: str) -> Located:
 
     def _scalar(n: yaml.Node, path: Path_) -> Any:
         line = n.start_mark.line + 1
+        where = f"{_fmt_path(path)}: " if path else ""
         if n.tag == "tag:yaml.org,2002:int":
             digits = sum(c.isdigit() for c in str(n.value))
             if digits > MAX_INT_DIGITS:
                 raise ScenarioError(
                     [
-                        f"{source}:{line}: {_fmt_path(path)}: an integer of {digits:,} digits is "
+                        f"{source}:{line}: {where}an integer of {digits:,} digits is "
                         f"out of range (at most {MAX_INT_DIGITS} digits; no govsim value needs more "
                         "than 19)"
                     ]
@@ -258,7 +259,7 @@ def parse_yaml(text: str, source: str) -> Located:
             return constructor.construct_object(n, deep=True)
         except (ValueError, OverflowError, yaml.YAMLError) as exc:
             raise ScenarioError(
-                [f"{source}:{line}: {_fmt_path(path)}: cannot read {n.value!r:.60}: {exc}"]
+                [f"{source}:{line}: {where}cannot read {n.value!r:.60}: {exc}"]
             ) from None
 
     data = build(node, ())
