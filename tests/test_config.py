@@ -546,3 +546,11 @@ def test_the_estimate_brackets_the_measured_million_citizen_year() -> None:
     measured = 1.07 * 2**30
     assert measured < estimate.total < 1.5 * measured
     assert estimate.key == "population.citizens"
+
+
+def test_the_good_corpus_file_with_merges_and_a_date_reads_as_written() -> None:
+    s = load_scenario(str(DATA / "good" / "yaml_merge_and_dates.yaml"))
+    assert s.description == "2024-01-01"
+    lit = s.population.literacy
+    assert (lit["young"].mean, lit["middle"].mean, lit["old"].mean) == (0.8, 0.6, 0.3)
+    assert lit["middle"].concentration == lit["old"].concentration == 4.0
