@@ -273,6 +273,12 @@ def plan(exp: Experiment, directory: str | Path) -> tuple[Plan, bool]:
         ScenarioError: when the directory holds a different plan, or other files.
     """
     d = Path(directory)
+    try:
+        (d / MANIFEST).exists()  # a name the system cannot hold fails here, before planning
+    except OSError as exc:
+        raise ScenarioError(
+            [f"{d}: cannot create the plan directory ({exc.strerror or exc})"]
+        ) from None
     table, unit = design_table(exp)
     manifest = build_manifest(exp, table, unit)
     if (d / MANIFEST).exists():
