@@ -2,11 +2,13 @@
 
 A scenario file is YAML whose keys follow :class:`govsim.schema.Scenario`. Loading it:
 
-1. parses the YAML safely (only plain tags; alias expansion is bounded),
+1. parses the YAML safely (only plain tags; file size, nesting, node count, alias expansion and
+   integer length bounded before anything large is built; merge keys work; dates stay text),
 2. resolves ``extends:`` (a packaged scenario name or a path relative to the file) recursively,
 3. deep-merges the chain (mappings merge, everything else replaces),
 4. applies ``--set key.path=value`` overrides (values parsed as YAML scalars),
-5. validates with pydantic and turns every problem into ``file:line: key.path: message``.
+5. validates with pydantic and turns every problem into ``file:line: key.path: message``,
+6. refuses a scenario whose run would not fit the memory bound (:mod:`govsim.resources`).
 
 Any problem raises :class:`ScenarioError`, which carries all messages; the CLI prints them and exits
 with code 2.
@@ -211,7 +213,7 @@ def parse_yaml(text: str, source: str) -> Located:
                             f"{source}:{k.start_mark.line + 1}: {_fmt_path(path)}: keys must be text (got {key!r})"
                         ]
                     )
-                if key in explicit:  # a key from a '<<:' merge may be overridden, once
+                if key in explicit:  # a merged key may be overridden; a written one not twice
                     raise ScenarioError(
                         [
                             f"{source}:{k.start_mark.line + 1}: {_fmt_path((*path, key))}: duplicate key"
