@@ -60,7 +60,7 @@ def _int_at_least(low: int, what: str) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what} (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"expected {what} (got {text[:40]!r})") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"expected {what} (got {value})")
         return value

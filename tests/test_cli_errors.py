@@ -177,3 +177,13 @@ def test_ctrl_c_while_govsim_imports_exits_130_without_a_traceback(tmp_path: Pat
     assert proc.returncode == 130
     assert proc.stderr == "error: interrupted; nothing was written\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("digits", [4000, 5000])
+def test_run_with_a_seed_of_thousands_of_digits_is_refused(
+    digits: int, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused(capsys, ["run", "baseline", "--seed", "1" * digits, "--out", "out"])
+    assert "argument --seed" in err or f"an integer of {digits:,} digits is out of range" in err
+    assert max(len(line) for line in err.splitlines()) < 300  # the number is not echoed whole
+    assert not (workdir / "out").exists()
