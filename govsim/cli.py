@@ -21,8 +21,19 @@ from datetime import datetime
 from pathlib import Path
 
 from govsim import __version__
-from govsim.config import ScenarioError, load_scenario, packaged_scenarios
-from govsim.outputs import DEFAULT_OUT, FORMATS, OutputError, check_destination, run_folder_name
+
+try:
+    from govsim.config import ScenarioError, load_scenario, packaged_scenarios
+    from govsim.outputs import (
+        DEFAULT_OUT,
+        FORMATS,
+        OutputError,
+        check_destination,
+        run_folder_name,
+    )
+except KeyboardInterrupt:  # Ctrl-C while the command starts: exit 130, no traceback
+    sys.stderr.write("error: interrupted; nothing was written\n")
+    raise SystemExit(130) from None
 
 PLUGIN_MODULES: tuple[str, ...] = ("govsim.experiment.cli", "govsim.viz.cli")
 """Modules that may add subcommands (experiments; the classroom ``demo``)."""
@@ -49,7 +60,7 @@ def _int_at_least(low: int, what: str) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what} (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"expected {what} (got {text[:40]!r})") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"expected {what} (got {value})")
         return value
@@ -295,7 +306,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 on success, 2 on bad input.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # also while plugins load or arguments are parsed
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -310,9 +328,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, OutputError) as exc:
         _print_errors(exc.messages)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except OSError as exc:  # a path the system refuses (too long, not a folder, read-only...)
+        _print_errors([_os_error_message(exc)])
+        return EXIT_BAD_INPUT
+
+
+def _os_error_message(exc: OSError) -> str:
+    """``path: what the system said`` for an OSError that escaped the handlers' own checks."""
+    where = exc.filename if exc.filename is not None else "(no path)"
+    text = str(where)
+    if len(text) > 120:
+        text = text[:60] + "..." + text[-57:]
+    return f"{text}: {exc.strerror or exc}"
 
 
 if __name__ == "__main__":

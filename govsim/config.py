@@ -2,11 +2,13 @@
 
 A scenario file is YAML whose keys follow :class:`govsim.schema.Scenario`. Loading it:
 
-1. parses the YAML safely (only plain tags; alias expansion is bounded),
+1. parses the YAML safely (only plain tags; file size, nesting, node count, alias expansion and
+   integer length bounded before anything large is built; merge keys work; dates stay text),
 2. resolves ``extends:`` (a packaged scenario name or a path relative to the file) recursively,
 3. deep-merges the chain (mappings merge, everything else replaces),
 4. applies ``--set key.path=value`` overrides (values parsed as YAML scalars),
-5. validates with pydantic and turns every problem into ``file:line: key.path: message``.
+5. validates with pydantic and turns every problem into ``file:line: key.path: message``,
+6. refuses a scenario whose run would not fit the memory bound (:mod:`govsim.resources`).
 
 Any problem raises :class:`ScenarioError`, which carries all messages; the CLI prints them and exits
 with code 2.
@@ -22,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -34,6 +36,15 @@ MAX_YAML_NODES = 200_000
 
 MAX_YAML_DEPTH = 64
 """Refuse documents nested deeper than this (deep nesting or a recursive alias)."""
+
+MAX_YAML_BYTES = 2_000_000
+"""Refuse scenario and experiment files larger than this (2 MB), before parsing them. The packaged
+scenarios are a few kB; a file this large is a mistake (or an attack) and parsing it would take
+seconds to minutes."""
+
+MAX_INT_DIGITS = 30
+"""Refuse integer literals longer than this (every integer govsim reads fits in 19 digits); Python
+itself refuses to convert more than 4,300 digits, with a traceback."""
 
 MAX_EXTENDS_DEPTH = 16
 ALLOWED_TAGS = {
@@ -70,6 +81,65 @@ def _fmt_path(path: Path_ | tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in path) if path else "(top level)"
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (libyaml's when available), reading dates as text.
+
+    YAML 1.1 reads an unquoted ``2024-01-01`` as a timestamp; no scenario value is a date, so such
+    a value stays the text it is (``description: 2024-01-01``). An explicit ``!!timestamp`` tag is
+    still refused like every other non-plain tag.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+def _check_events(text: str, source: str) -> None:
+    """Refuse a document nested too deeply or with too many nodes, before composing it.
+
+    Walks the parser's event stream (libyaml's when available), which costs far less than building
+    the document and stops at the first limit passed.
+
+    Raises:
+        ScenarioError: naming the line where a limit was passed (syntax errors are left to the
+            composer, which reports them with their line).
+    """
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise ScenarioError(
+                        [
+                            f"{source}:{event.start_mark.line + 1}: document nested too deeply "
+                            f"(more than {MAX_YAML_DEPTH} levels); refused"
+                        ]
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_YAML_NODES:
+                    raise ScenarioError(
+                        [
+                            f"{source}:{event.start_mark.line + 1}: document has more than "
+                            f"{MAX_YAML_NODES} nodes; refused"
+                        ]
+                    )
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml's own limit, passed while scanning ahead
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            raise ScenarioError(
+                [
+                    f"{source}:{line}: document nested too deeply (more than {MAX_YAML_DEPTH} levels); refused"
+                ]
+            ) from None
+        return  # composing reports other syntax errors with their line
+
+
 def parse_yaml(text: str, source: str) -> Located:
     """Parse YAML text safely into plain data, recording the line of every key.
 
@@ -81,10 +151,20 @@ def parse_yaml(text: str, source: str) -> Located:
         The data and a map from key path to ``source:line``.
 
     Raises:
-        ScenarioError: on syntax errors, non-plain tags, alias bombs or non-string keys.
+        ScenarioError: on a text over :data:`MAX_YAML_BYTES`, syntax errors, non-plain tags, alias
+            bombs, deep nesting, integers over :data:`MAX_INT_DIGITS` digits or non-string keys.
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_YAML_BYTES:
+        raise ScenarioError(
+            [
+                f"{source}: {size:,} bytes is more than the {MAX_YAML_BYTES:,} a scenario or "
+                "experiment file may have; refused before parsing"
+            ]
+        )
+    _check_events(text, source)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except RecursionError:
         raise ScenarioError([f"{source}: document nested too deeply to parse; refused"]) from None
     except yaml.YAMLError as exc:
@@ -123,8 +203,9 @@ def parse_yaml(text: str, source: str) -> Located:
             )
         if isinstance(n, yaml.MappingNode):
             out: dict[str, Any] = {}
-            constructor.flatten_mapping(n)
-            for k, v in n.value:
+            merged = _flatten(n)
+            explicit: set[str] = set()  # keys written in this mapping (not merged into it)
+            for i, (k, v) in enumerate(n.value):
                 key = build(k, path)
                 if not isinstance(key, str):
                     raise ScenarioError(
@@ -132,18 +213,56 @@ def parse_yaml(text: str, source: str) -> Located:
                             f"{source}:{k.start_mark.line + 1}: {_fmt_path(path)}: keys must be text (got {key!r})"
                         ]
                     )
-                if key in out:
+                if key in explicit:  # a merged key may be overridden; a written one not twice
                     raise ScenarioError(
                         [
                             f"{source}:{k.start_mark.line + 1}: {_fmt_path((*path, key))}: duplicate key"
                         ]
                     )
+                if i >= merged:
+                    explicit.add(key)
                 where[(*path, key)] = f"{source}:{k.start_mark.line + 1}"
                 out[key] = build(v, (*path, key))
             return out
         if isinstance(n, yaml.SequenceNode):
             return [build(v, (*path, str(i))) for i, v in enumerate(n.value)]
-        return constructor.construct_object(n, deep=True)
+        return _scalar(n, path)
+
+    merged_counts: dict[int, int] = {}
+
+    def _flatten(n: yaml.MappingNode) -> int:
+        """Apply ``<<:`` merge keys; return how many leading entries came from merges."""
+        if id(n) not in merged_counts:  # an aliased mapping is flattened once
+            own = sum(1 for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge")
+            try:
+                constructor.flatten_mapping(n)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None) or n.start_mark
+                raise ScenarioError(
+                    [f"{source}:{mark.line + 1}: merge key: {getattr(exc, 'problem', exc)}"]
+                ) from None
+            merged_counts[id(n)] = len(n.value) - own
+        return merged_counts[id(n)]
+
+    def _scalar(n: yaml.Node, path: Path_) -> Any:
+        line = n.start_mark.line + 1
+        where = f"{_fmt_path(path)}: " if path else ""
+        if n.tag == "tag:yaml.org,2002:int":
+            digits = sum(c.isdigit() for c in str(n.value))
+            if digits > MAX_INT_DIGITS:
+                raise ScenarioError(
+                    [
+                        f"{source}:{line}: {where}an integer of {digits:,} digits is "
+                        f"out of range (at most {MAX_INT_DIGITS} digits; no govsim value needs more "
+                        "than 19)"
+                    ]
+                )
+        try:
+            return constructor.construct_object(n, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError) as exc:
+            raise ScenarioError(
+                [f"{source}:{line}: {where}cannot read {n.value!r:.60}: {exc}"]
+            ) from None
 
     data = build(node, ())
     where.setdefault((), f"{source}:1")
@@ -199,6 +318,31 @@ def _merge(base: Located, over: Located) -> Located:
     return Located(merge(base.data, over.data), where)
 
 
+def read_yaml_file(path: Path, what: str = "cannot read") -> str:
+    """Read a scenario or experiment file, refusing one over :data:`MAX_YAML_BYTES` unread.
+
+    Args:
+        path: The file.
+        what: How a read failure starts (``cannot read``, ``cannot read experiment``).
+
+    Raises:
+        ScenarioError: if the file is too large, not readable or not UTF-8 text.
+    """
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise ScenarioError(
+                [
+                    f"{path}: larger than the {MAX_YAML_BYTES:,} bytes a scenario or experiment "
+                    "file may have; refused before parsing"
+                ]
+            )
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{path}: {what}: {exc}"]) from None
+
+
 def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
     """Load one scenario file with its ``extends:`` chain merged in (not yet validated)."""
     rpath = path.resolve()
@@ -207,11 +351,7 @@ def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
         raise ScenarioError([f"{path}: extends cycle: {cycle}"])
     if len(_chain) > MAX_EXTENDS_DEPTH:
         raise ScenarioError([f"{path}: extends chain deeper than {MAX_EXTENDS_DEPTH}"])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
-    doc = parse_yaml(text, str(path))
+    doc = parse_yaml(read_yaml_file(path), str(path))
     if not isinstance(doc.data, dict):
         raise ScenarioError(
             [
@@ -307,7 +447,7 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
         ScenarioError: listing every problem.
     """
     try:
-        return Scenario.model_validate(doc.data)
+        scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         messages = []
         for err in exc.errors(include_url=False):
@@ -349,6 +489,51 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
             # model-level validators report their own key path in the message
             messages.append(f"{where}: {path + ': ' if path else ''}{msg}")
         raise ScenarioError(messages) from None
+    check_memory(scenario, doc, default_source)
+    return scenario
+
+
+def check_memory(scenario: Scenario, doc: Located, default_source: str = "scenario") -> None:
+    """Refuse a scenario whose run would not fit the memory bound (see :mod:`govsim.resources`).
+
+    Raises:
+        ScenarioError: located at the key most responsible (``population.citizens`` or ``city``),
+            with the estimate, the bound and how to raise it.
+    """
+    from govsim.resources import over_limit, scenario_memory
+
+    estimate = scenario_memory(scenario)
+    try:
+        problem = over_limit(estimate, f"a run of {scenario.days:,} days")
+    except ValueError as exc:
+        raise ScenarioError([str(exc)]) from None
+    if problem:
+        path = tuple(estimate.key.split("."))
+        where = next(
+            (doc.where[path[:i]] for i in range(len(path), 0, -1) if path[:i] in doc.where), None
+        )
+        raise ScenarioError([f"{where or default_source}: {estimate.key}: {problem}"])
+
+
+def name_from_file(path: Path) -> str:
+    """The name of a scenario (or experiment) that has no ``name:``, made from its file name.
+
+    Runs of characters a name may not hold (anything but A-Z, a-z, 0-9, ``_``, ``.``, ``-``) become
+    one ``_``: ``my city.yaml`` is named ``my_city``.
+
+    Raises:
+        ScenarioError: when nothing usable is left (``城市.yaml``), saying to add ``name:``.
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("_")[:80]
+    if not name:
+        raise ScenarioError(
+            [
+                f"{path}: a file without 'name:' is named after its file name, but "
+                f"'{path.stem}' has no letters A-Z, digits, '_', '.' or '-' to make a name of; "
+                "add a line such as 'name: my_city' to the file (or --set name=my_city)"
+            ]
+        )
+    return name
 
 
 def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -376,7 +561,7 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
         raise ScenarioError(problems)
     name_from = doc.where.get(("name",), "")
     if not (name_from.startswith(f"{path}:") or name_from.startswith("--set ")):
-        doc.data["name"] = path.stem
+        doc.data["name"] = name_from_file(path)
     return validate(doc, str(path))
 
 

@@ -10,9 +10,10 @@ about 58% are consultations answered at intake.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 AGE_GROUPS: tuple[str, ...] = ("young", "middle", "old")
 """Age groups: 18-39, 40-59, 60 and over (CNNIC reports the 60+ group separately)."""
@@ -57,10 +58,56 @@ def P(default, unit: str, meaning: str, **constraints):
     return Field(default, description=meaning, json_schema_extra={"unit": unit}, **constraints)
 
 
-class Section(BaseModel):
+def _bool_as_number(annotation: Any, value: Any) -> bool:
+    """Whether ``value`` holds true/false where ``annotation`` expects a number (int or float).
+
+    Looks through ``Annotated``, optional and union types (a union that admits ``bool`` accepts it),
+    and into the values of dicts, lists and tuples.
+    """
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return _bool_as_number(args[0], value)
+    if origin is Union or origin is types.UnionType:
+        if bool in args:
+            return False
+        return any(_bool_as_number(a, value) for a in args if a is not type(None))
+    if annotation is int or annotation is float:
+        return isinstance(value, bool)
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return any(_bool_as_number(args[1], v) for v in value.values())
+    if origin in (list, tuple) and isinstance(value, list | tuple) and args:
+        if origin is tuple and (len(args) != 2 or args[1] is not Ellipsis):
+            return any(_bool_as_number(a, v) for a, v in zip(args, value, strict=False))
+        return any(_bool_as_number(args[0], v) for v in value)
+    return False
+
+
+class PlainData(BaseModel):
+    """Base of every model govsim reads from a file: one rule for numbers everywhere.
+
+    - unknown keys are errors;
+    - every float must be finite (``.nan``, ``.inf`` and overflowing literals such as ``1.0e999``
+      are refused), through pydantic's ``allow_inf_nan=False``;
+    - booleans are not numbers: ``true`` where an integer or a float is expected is refused
+      (pydantic would otherwise read it as 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _bool_as_number(field.annotation, value):
+            raise ValueError("expected a number here, not true/false")
+        return value
+
+
+class Section(PlainData):
     """Base of every scenario section: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]

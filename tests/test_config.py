@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from govsim.config import (
+    MAX_YAML_BYTES,
+    MAX_YAML_DEPTH,
     MAX_YAML_NODES,
     ScenarioError,
     load_scenario,
@@ -18,6 +20,7 @@ from govsim.config import (
     scenario_sha256,
     scenario_to_dict,
 )
+from govsim.resources import MEMORY_LIMIT_ENV, memory_limit, scenario_memory
 from govsim.schema import Scenario
 
 DATA = Path(__file__).parent / "data"
@@ -244,3 +247,310 @@ def test_sha256_is_stable_and_sensitive() -> None:
 @pytest.mark.parametrize("path", sorted((DATA / "good").glob("*.yaml")), ids=lambda p: p.name)
 def test_good_test_scenarios_validate(path: Path) -> None:
     load_scenario(str(path))
+
+
+# ---- numbers: one rule for every float and integer --------------------------------------------
+
+
+def _leaves(data: object, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Every scalar leaf of plain data with its key path."""
+    if isinstance(data, dict):
+        return [leaf for k, v in data.items() for leaf in _leaves(v, (*path, str(k)))]
+    return [(path, data)]
+
+
+DEFAULT_LEAVES = _leaves(scenario_to_dict(Scenario()))
+FLOAT_PATHS = [".".join(p) for p, v in DEFAULT_LEAVES if isinstance(v, float)]
+INT_PATHS = [".".join(p) for p, v in DEFAULT_LEAVES if type(v) is int]
+
+
+def _with(dotted: str, value: object) -> dict:
+    data = scenario_to_dict(Scenario())
+    cur = data
+    *head, last = dotted.split(".")
+    for p in head:
+        cur = cur[p]
+    cur[last] = value
+    return data
+
+
+def test_the_number_rule_is_checked_on_many_fields() -> None:
+    # the loops below are only worth something if they cover the schema's numbers
+    assert len(FLOAT_PATHS) > 80 and len(INT_PATHS) > 15
+    assert "assessment.weights.closure" in FLOAT_PATHS
+    assert "metrics.dsi_weights.voice_gap" in FLOAT_PATHS
+    assert "closed_loop.deadline_hours.urgent" in FLOAT_PATHS
+    assert "population.citizens" in INT_PATHS
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=str)
+def test_every_float_of_the_scenario_refuses_nan_and_inf(value: float) -> None:
+    accepted = []
+    for dotted in FLOAT_PATHS:
+        try:
+            scenario_from_dict(_with(dotted, value))
+        except ScenarioError as exc:
+            assert any(dotted in m for m in exc.messages), (dotted, exc.messages)
+        else:
+            accepted.append(dotted)
+    assert accepted == []
+
+
+def test_every_number_of_the_scenario_refuses_true_and_false() -> None:
+    accepted = []
+    for dotted in FLOAT_PATHS + INT_PATHS:
+        for value in (True, False):
+            try:
+                scenario_from_dict(_with(dotted, value))
+            except ScenarioError as exc:
+                text = "\n".join(exc.messages)
+                assert "expected a number here, not true/false" in text, (dotted, text)
+            else:
+                accepted.append((dotted, value))
+    assert accepted == []
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("assessment.weights.closure=.nan", "assessment.weights.closure: Input should be a finite"),
+        ("metrics.dsi_weights.voice_gap=.nan", "metrics.dsi_weights.voice_gap: Input should be a"),
+        (
+            "closed_loop.deadline_hours.urgent=.nan",
+            "deadline_hours.urgent: Input should be a finite",
+        ),
+        ("population.trust_mean=.inf", "population.trust_mean: Input should be a finite"),
+        (
+            "budgeting.budget_per_community=1.0e999",
+            "budget_per_community: Input should be a finite",
+        ),
+        ("population.citizens=true", "population.citizens: expected a number here, not true/false"),
+        ("assessment.weights.closure=true", "assessment.weights: expected a number here"),
+    ],
+)
+def test_nan_inf_and_booleans_are_refused_with_the_key(override: str, fragment: str) -> None:
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario("baseline", [override])
+    assert f"--set {override.split('=')[0]}: " in messages(exc)
+    assert fragment in messages(exc)
+
+
+def test_switches_still_take_true_and_false() -> None:
+    s = load_scenario("baseline", ["channels.app=false", "budgeting.enabled=true"])
+    assert s.channels.app is False and s.budgeting.enabled is True
+
+
+def test_a_huge_integer_is_refused_at_its_line_not_a_traceback(tmp_path: Path) -> None:
+    f = write(tmp_path / "huge.yaml", "seed: 1\ndays: 1" + "0" * 5000 + "\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(str(f))
+    assert exc.value.messages == [
+        f"{f}:2: days: an integer of 5,001 digits is out of range (at most 30 digits; no govsim "
+        "value needs more than 19)"
+    ]
+    with pytest.raises(ScenarioError, match=r"^--set seed:1: an integer of 5,000 digits"):
+        load_scenario("baseline", ["seed=" + "9" * 5000])
+
+
+def test_an_integer_within_the_digit_limit_gets_the_schema_message() -> None:
+    with pytest.raises(ScenarioError, match=r"days: Input should be less than or equal to 36500"):
+        load_scenario("baseline", ["days=" + "9" * 30])
+
+
+# ---- valid YAML that must work ----------------------------------------------------------------
+
+
+def test_merge_keys_merge_and_explicit_keys_override(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "merged.yaml",
+        "x-defaults: &lit {mean: 0.5, concentration: 4.0}\n"
+        "population:\n"
+        "  literacy:\n"
+        "    young:\n"
+        "      <<: *lit\n"
+        "      mean: 0.8\n"
+        "    middle: {<<: *lit}\n"
+        "    old:\n"
+        "      <<: [{mean: 0.1}, {concentration: 9.0}]\n",
+    )
+    doc = parse_yaml(f.read_text(encoding="utf-8"), str(f))
+    lit = doc.data["population"]["literacy"]
+    assert lit["young"] == {"mean": 0.8, "concentration": 4.0}
+    assert lit["middle"] == {"mean": 0.5, "concentration": 4.0}
+    assert lit["old"] == {"mean": 0.1, "concentration": 9.0}
+    assert doc.where[("population", "literacy", "young", "mean")] == f"{f}:6"
+
+
+def test_a_key_written_twice_next_to_a_merge_is_still_a_duplicate() -> None:
+    with pytest.raises(ScenarioError, match=r"m.yaml:5: x.a: duplicate key"):
+        parse_yaml("b: &b {a: 1}\nx:\n  <<: *b\n  a: 2\n  a: 3\n", "m.yaml")
+
+
+def test_a_date_like_description_is_text(tmp_path: Path) -> None:
+    f = write(tmp_path / "dated.yaml", "description: 2024-01-01\n")
+    assert load_scenario(str(f)).description == "2024-01-01"
+    with pytest.raises(ScenarioError, match=r"tag 'tag:yaml\.org,2002:timestamp' is not allowed"):
+        parse_yaml("description: !!timestamp 2024-01-01\n", "t.yaml")
+
+
+def test_a_file_name_with_spaces_gives_a_valid_name(tmp_path: Path) -> None:
+    f = write(tmp_path / "my city.yaml", "days: 3\n")
+    assert load_scenario(str(f)).name == "my_city"
+
+
+def test_a_file_name_with_no_usable_character_asks_for_a_name(tmp_path: Path) -> None:
+    f = write(tmp_path / "城市.yaml", "days: 3\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(str(f))
+    assert exc.value.messages[0].startswith(f"{f}: a file without 'name:' is named after its file")
+    assert "'城市' has no letters A-Z" in messages(exc)
+    assert load_scenario(str(f), ["name=chengshi"]).name == "chengshi"
+    g = write(tmp_path / "城市2.yaml", "name: chengshi\n")
+    assert load_scenario(str(g)).name == "chengshi"
+
+
+# ---- size limits before parsing ---------------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused_unparsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = write(tmp_path / "big.yaml", "description: x\nlist: [" + "1," * MAX_YAML_BYTES + "1]\n")
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed a file over the size limit")
+
+    monkeypatch.setattr(yaml, "compose", no_parsing)
+    monkeypatch.setattr(yaml, "parse", no_parsing)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(str(f))
+    assert exc.value.messages == [
+        f"{f}: larger than the {MAX_YAML_BYTES:,} bytes a scenario or experiment file may have; "
+        "refused before parsing"
+    ]
+
+
+def test_the_size_limit_holds_through_extends(tmp_path: Path) -> None:
+    big = write(tmp_path / "parent.yaml", "# " + "x" * (MAX_YAML_BYTES + 10) + "\n")
+    child = write(tmp_path / "child.yaml", "extends: parent.yaml\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(str(child))
+    assert f"{child}:1: extends: " not in messages(exc)  # read, then refused: named by the file
+    assert f"{big}: larger than the {MAX_YAML_BYTES:,} bytes" in messages(exc)
+
+
+def test_a_long_flat_list_is_refused_before_it_is_built() -> None:
+    text = "x: [" + ",".join(["1"] * (MAX_YAML_NODES + 10)) + "]\n"
+    assert len(text) < MAX_YAML_BYTES
+    with pytest.raises(
+        ScenarioError, match=f"long.yaml:1: document has more than {MAX_YAML_NODES}"
+    ):
+        parse_yaml(text, "long.yaml")
+
+
+@pytest.mark.parametrize("depth", [MAX_YAML_DEPTH + 1, 5000])
+def test_nesting_past_the_depth_limit_is_refused(depth: int) -> None:
+    with pytest.raises(ScenarioError, match=r"nested too deeply \(more than 64 levels\)"):
+        parse_yaml("a: " + "[" * depth + "]" * depth + "\n", "deep.yaml")
+
+
+def test_nesting_within_the_depth_limit_is_read() -> None:
+    depth = MAX_YAML_DEPTH - 2
+    doc = parse_yaml("a: " + "[" * depth + "]" * depth + "\n", "ok.yaml")
+    inner = doc.data["a"]
+    for _ in range(depth - 1):
+        inner = inner[0]
+    assert inner == []
+
+
+# ---- memory bound -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def laptop(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A fixed 16 GB bound, so that these tests do not depend on the machine running them."""
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "16")
+    return 16.0
+
+
+def test_the_city_of_the_issue_is_refused_with_its_estimate(tmp_path: Path, laptop: float) -> None:
+    f = write(
+        tmp_path / "megacity.yaml",
+        "days: 30\ncity: {districts: 100, streets_per_district: 100, communities_per_street: 200,"
+        " grids_per_community: 50}\n",
+    )
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(str(f))
+    [message] = exc.value.messages
+    assert message.startswith(f"{f}:2: city: a run of 30 days needs an estimated ")
+    assert "2,000,000 communities with 106,030,000 officials" in message
+    assert "more than the bound of 16.0 GB (set by GOVSIM_MEMORY_LIMIT_GB=16)" in message
+    assert (
+        "raise the bound deliberately with the environment variable GOVSIM_MEMORY_LIMIT_GB="
+        in message
+    )
+
+
+def test_the_largest_population_is_refused_and_a_raised_bound_admits_it(
+    laptop: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario("baseline", ["population.citizens=20000000"])
+    [message] = exc.value.messages
+    assert message.startswith(
+        "--set population.citizens: population.citizens: a run of 365 days needs an estimated "
+    )
+    assert "20,000,000 citizens 15.0 GB" in message
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "64")
+    assert (
+        load_scenario("baseline", ["population.citizens=20000000"]).population.citizens
+        == 20_000_000
+    )
+
+
+def test_a_long_run_counts_its_cases(laptop: float) -> None:
+    load_scenario("baseline", ["population.citizens=1000000"])  # a year fits
+    with pytest.raises(ScenarioError, match=r"cases over 36,500 days"):
+        load_scenario("baseline", ["population.citizens=1000000", "days=36500"])
+
+
+def test_the_queue_mode_counts_its_arrivals(laptop: float) -> None:
+    with pytest.raises(ScenarioError, match=r"queue.arrival_rate: a run of 36,500 days"):
+        load_scenario(
+            "queue_mmc",
+            ["queue.arrival_rate=10000000", "queue.service_rate=10000000", "days=36500"],
+        )
+
+
+@pytest.mark.parametrize("text", ["abc", "0", "-3", "nan", "inf"])
+def test_a_malformed_bound_is_a_clear_error(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, text)
+    with pytest.raises(
+        ScenarioError, match=f"GOVSIM_MEMORY_LIMIT_GB={text!r}: expected a positive"
+    ):
+        load_scenario("baseline")
+
+
+def test_the_default_bound_is_most_of_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    limit, source = memory_limit()
+    assert source.startswith("80% of this machine's ")
+    assert 0.5e9 < limit < 1e14
+    for name in packaged_scenarios():  # every packaged scenario fits a small machine
+        assert scenario_memory(load_scenario(name)).total < 2e9, name
+
+
+def test_the_estimate_brackets_the_measured_million_citizen_year() -> None:
+    # README, Performance: a 1,000,000-citizen year peaked at 1.07 GiB; the estimate errs high
+    estimate = scenario_memory(load_scenario("baseline", ["population.citizens=1000000"]))
+    measured = 1.07 * 2**30
+    assert measured < estimate.total < 1.5 * measured
+    assert estimate.key == "population.citizens"
+
+
+def test_the_good_corpus_file_with_merges_and_a_date_reads_as_written() -> None:
+    s = load_scenario(str(DATA / "good" / "yaml_merge_and_dates.yaml"))
+    assert s.description == "2024-01-01"
+    lit = s.population.literacy
+    assert (lit["young"].mean, lit["middle"].mean, lit["old"].mean) == (0.8, 0.6, 0.3)
+    assert lit["middle"].concentration == lit["old"].concentration == 4.0

@@ -43,6 +43,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number (got {text[:40]!r})") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63-1 (got {value})")
+    return value
+
+
 def _add_execute_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("execution")
     g.add_argument(
@@ -193,7 +203,10 @@ def add_subcommands(subparsers: Any) -> None:
         "--days", type=_positive_int, default=None, help="simulated days (default: the scenario's)"
     )
     p.add_argument(
-        "--seed", type=int, default=None, help="root seed of the pairs (default: A's seed)"
+        "--seed",
+        type=_nonnegative_int,
+        default=None,
+        help="root seed of the pairs (default: A's seed)",
     )
     p.add_argument("--workers", type=_positive_int, default=1, help="processes (default: 1)")
     p.add_argument(
@@ -441,3 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for message in exc.messages:
             print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a path the system refuses (too long, not a folder, read-only...)
+        print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -43,6 +43,20 @@ UNIT = "unit.npy"
 EXPERIMENT_COPY = "experiment.yaml"
 BASE_SCENARIO = "base_scenario.yaml"
 PLAN_FILES = (MANIFEST, DESIGN, UNIT, EXPERIMENT_COPY, BASE_SCENARIO)
+MANIFEST_KEYS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "design_hash": (str,),
+    "code_version": (str,),
+    "method": (str,),
+    "design": (dict,),
+    "parameters": (list,),
+    "target": (dict,),
+    "replicates": (int,),
+    "n_points": (int,),
+    "n_runs": (int,),
+    "root_seed": (int,),
+}
+"""Keys every manifest holds, with their types (checked when a plan is opened)."""
 FIXED_COLUMNS = ("run_id", "point_id", "replicate", "seed")
 """Columns of the design table besides the parameters."""
 
@@ -221,9 +235,22 @@ def load_plan(directory: str | Path) -> Plan:
         ) from None
     except (OSError, ValueError) as exc:
         raise ScenarioError([f"{path}: unreadable manifest: {exc}"]) from None
+    if not isinstance(manifest, dict):
+        raise ScenarioError(
+            [f"{path}: not a govsim experiment plan (a {type(manifest).__name__}, not a mapping)"]
+        )
     if manifest.get("format") != FORMAT:
         raise ScenarioError(
             [f"{path}: not a govsim experiment plan (format {manifest.get('format')!r})"]
+        )
+    problems = [
+        f"{path}: {key}: expected {kinds[0].__name__} (got {manifest.get(key)!r:.60})"
+        for key, kinds in MANIFEST_KEYS.items()
+        if not isinstance(manifest.get(key), kinds) or isinstance(manifest.get(key), bool)
+    ]
+    if problems:
+        raise ScenarioError(
+            [*problems, f"{path}: a damaged manifest; plan again into a new directory"]
         )
     return Plan(dir=d, manifest=manifest)
 
@@ -246,6 +273,12 @@ def plan(exp: Experiment, directory: str | Path) -> tuple[Plan, bool]:
         ScenarioError: when the directory holds a different plan, or other files.
     """
     d = Path(directory)
+    try:
+        (d / MANIFEST).exists()  # a name the system cannot hold fails here, before planning
+    except OSError as exc:
+        raise ScenarioError(
+            [f"{d}: cannot create the plan directory ({exc.strerror or exc})"]
+        ) from None
     table, unit = design_table(exp)
     manifest = build_manifest(exp, table, unit)
     if (d / MANIFEST).exists():
@@ -272,6 +305,10 @@ def plan(exp: Experiment, directory: str | Path) -> tuple[Plan, bool]:
                 "directory, or delete this one"
             ]
         )
+    if d.exists() and not d.is_dir():
+        raise ScenarioError(
+            [f"{d}: exists and is not a directory; choose a directory for the plan"]
+        )
     if d.exists():
         others = [
             p.name for p in d.iterdir() if p.name not in PLAN_FILES and not p.name.startswith(".")
@@ -282,7 +319,12 @@ def plan(exp: Experiment, directory: str | Path) -> tuple[Plan, bool]:
                     f"{d}: exists and is not a plan directory (holds {', '.join(sorted(others)[:5])}); choose a new one"
                 ]
             )
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(
+            [f"{d}: cannot create the plan directory ({exc.strerror or exc})"]
+        ) from None
 
     def write_parquet(tmp: Path) -> None:
         table.to_parquet(tmp, index=False, engine="pyarrow")

@@ -37,14 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from govsim.config import (
     Located,
     ScenarioError,
     check_parameter_path,
     load_scenario,
+    name_from_file,
     parse_yaml,
+    read_yaml_file,
     resolve_scenario_ref,
     scenario_from_dict,
     scenario_to_dict,
@@ -52,7 +54,7 @@ from govsim.config import (
 )
 from govsim.experiment.run import resolve_function
 from govsim.metrics import METRICS, QUEUE_METRICS
-from govsim.schema import Scenario
+from govsim.schema import PlainData, Scenario
 
 Scalar = bool | int | float | str
 Distribution = Literal["uniform", "loguniform", "triangular", "truncnormal", "normal", "lognormal"]
@@ -60,8 +62,8 @@ BOUNDED: frozenset[str] = frozenset({"uniform", "loguniform", "triangular", "tru
 """Distributions with finite support (over ``range``)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(PlainData):
+    """Unknown keys are errors; floats finite, booleans not numbers (the scenario's one rule)."""
 
 
 class ParameterSpec(_Strict):
@@ -477,6 +479,53 @@ def _check_scenario_target(
     return data, integer, problems
 
 
+def design_size(spec: ExperimentSpec) -> tuple[int, int]:
+    """The number of design points and of runs a spec asks for, computed without drawing any.
+
+    Returns:
+        ``(points, runs)``: exact Python integers (a grid's product of levels, ``n`` for lhs,
+        Saltelli's ``n (d + 2)`` or ``n (2d + 2)`` for sobol, ``n (d + 1)`` for morris, whose
+        trajectories are all drawn before ``optimal_trajectories`` picks some), and points times
+        replicates.
+    """
+    d = len(spec.parameters)
+    m = spec.design
+    n = m.n or 0
+    if m.method == "grid":
+        points = math.prod(
+            len(p.levels) if p.levels is not None else (p.steps or 1)
+            for p in spec.parameters.values()
+        )
+    elif m.method == "lhs":
+        points = n
+    elif m.method == "sobol":
+        points = n * (2 * d + 2 if m.second_order else d + 2)
+    else:
+        points = n * (d + 1)
+    return points, points * spec.replicates
+
+
+def _design_size_problems(
+    spec: ExperimentSpec, where: dict[tuple[str, ...], str], source: str
+) -> list[str]:
+    """Refuse a design whose planning would not fit the memory bound (before drawing it)."""
+    from govsim.resources import design_bytes, over_limit
+
+    points, runs = design_size(spec)
+    estimate = design_bytes(points, runs, len(spec.parameters), spec.design.method == "grid")
+    try:
+        problem = over_limit(
+            estimate,
+            f"planning the {spec.design.method} design's {points:,} points x "
+            f"{spec.replicates:,} replicates",
+        )
+    except ValueError as exc:
+        return [str(exc)]
+    if problem is None:
+        return []
+    return [f"{_locate(where, (estimate.key,), source)}: {estimate.key}: {problem}"]
+
+
 def load_experiment_text(text: str, source: str, base_dir: Path | None = None) -> Experiment:
     """Parse and validate an experiment document.
 
@@ -496,12 +545,12 @@ def load_experiment_text(text: str, source: str, base_dir: Path | None = None) -
         raise ScenarioError([f"{source}:1: an experiment must be a mapping of keys to values"])
     data = dict(doc.data)
     if "name" not in data and source not in ("<dict>", "<text>"):
-        data["name"] = Path(source).stem
+        data["name"] = name_from_file(Path(source))
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_messages(exc, doc.where, source)) from None
-    problems: list[str] = []
+    problems: list[str] = _design_size_problems(spec, doc.where, source)
     base: dict[str, Any] | None = None
     integer: dict[str, bool] = {}
     if spec.function is not None:
@@ -559,8 +608,5 @@ def load_experiment(path: str | Path) -> Experiment:
         ScenarioError: if the file cannot be read or is invalid (every problem, located).
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{p}: cannot read experiment: {exc}"]) from None
+    text = read_yaml_file(p, "cannot read experiment")
     return load_experiment_text(text, str(p), base_dir=p.parent)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from govsim.config import ScenarioError
-from govsim.experiment.spec import load_experiment, load_experiment_text
+from govsim.config import MAX_YAML_BYTES, ScenarioError
+from govsim.experiment.spec import design_size, load_experiment, load_experiment_text
+from govsim.resources import MEMORY_LIMIT_ENV
 
 FUNCTION_OK = """
 name: ok
@@ -267,3 +268,154 @@ def test_scenario_outputs_must_be_metrics(tmp_path) -> None:
     assert any("did you mean 'real_resolution_rate'" in m for m in err.value.messages), (
         err.value.messages
     )
+
+
+# ---- design size bounds, finite numbers (issue 21) --------------------------------------------
+
+
+@pytest.fixture
+def laptop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed 16 GB memory bound, so that these tests do not depend on the machine."""
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "16")
+
+
+GRID_8x30 = "\n".join(
+    ["function: govsim.experiment.testfunctions:ishigami", "parameters:"]
+    + [f"  x{i}: {{range: [0, 1], steps: 30}}" for i in range(8)]
+    + ["design: {method: grid}", "root_seed: 1", ""]
+)
+
+
+def test_a_grid_of_8_parameters_x_30_levels_is_refused_before_drawing(
+    write_experiment: Callable[..., Path], laptop: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import govsim.experiment.design as design
+
+    monkeypatch.setattr(design, "grid", lambda *a: pytest.fail("drew the grid"))
+    path = write_experiment(GRID_8x30)
+    [message] = errors_of(path)
+    assert message.startswith(
+        f"{path}:11: design: planning the grid design's 656,100,000,000 points x 1 replicates "
+        "needs an estimated "
+    )
+    assert "more than the bound of 16.0 GB (set by GOVSIM_MEMORY_LIMIT_GB=16)" in message
+
+
+def test_an_lhs_of_16m_points_x_100000_replicates_is_refused_at_replicates(
+    write_experiment: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)  # 1.7 trillion runs exceed any machine
+    path = write_experiment(
+        """
+        function: govsim.experiment.testfunctions:ishigami
+        parameters:
+          x1: {range: [-3, 3]}
+        design: {method: lhs, n: 16777216}
+        replicates: 100000
+        root_seed: 1
+        """
+    )
+    [message] = errors_of(path)
+    assert message.startswith(
+        f"{path}:5: replicates: planning the lhs design's 16,777,216 points x 100,000 replicates"
+    )
+    assert "1,677,721,600,000 runs" in message
+    assert "GOVSIM_MEMORY_LIMIT_GB=" in message
+
+
+@pytest.mark.parametrize(
+    ("design", "expected"),
+    [
+        ("{method: grid}", None),
+        ("{method: lhs, n: 7}", 7),
+        ("{method: sobol, n: 8}", 8 * (3 + 2)),
+        ("{method: sobol, n: 8, second_order: true}", 8 * (2 * 3 + 2)),
+        ("{method: morris, n: 5, levels: 4}", 5 * (3 + 1)),
+        ("{method: morris, n: 6, levels: 4, optimal_trajectories: 3}", None),
+    ],
+)
+def test_design_size_counts_what_the_design_draws(
+    design: str, expected: int | None, write_experiment: Callable[..., Path]
+) -> None:
+    from govsim.experiment.design import build_design
+
+    spec = f"""
+        function: govsim.experiment.testfunctions:ishigami
+        parameters:
+          x1: {{levels: [0, 1, 2]}}
+          x2: {{{"levels: [0, 1]" if "grid" in design else "range: [0, 1]"}}}
+          x3: {{{"range: [0, 1], steps: 4" if "grid" in design else "range: [0, 1]"}}}
+        design: {design}
+        replicates: 3
+        root_seed: 1
+        """
+    exp = load_experiment(write_experiment(spec))
+    points, runs = design_size(exp.spec)
+    drawn = len(build_design(exp.spec.design, exp.parameters, 1).values)
+    if "optimal_trajectories" in design:
+        assert points == 6 * 4 >= drawn  # all n trajectories are drawn, then some are chosen
+    else:
+        assert points == drawn == (expected or 3 * 2 * 4)
+    assert runs == 3 * points
+
+
+@pytest.mark.parametrize(
+    ("field", "fragment"),
+    [
+        (
+            "{distribution: normal, mean: .nan, sd: 1}",
+            "parameters.x1.mean: Input should be a finite",
+        ),
+        ("{distribution: normal, mean: 0, sd: .inf}", "parameters.x1.sd: Input should be a finite"),
+        ("{range: [0, .inf]}", "parameters.x1.range.1: Input should be a finite number"),
+        ("{levels: [0.5, .nan]}", "Input should be a finite number"),
+        ("{range: [true, 3]}", "parameters.x1.range: expected a number here, not true/false"),
+    ],
+)
+def test_parameters_refuse_nan_inf_and_booleans(
+    field: str, fragment: str, write_experiment: Callable[..., Path]
+) -> None:
+    path = write_experiment(
+        "function: govsim.experiment.testfunctions:ishigami\n"
+        f"parameters:\n  x1: {field}\ndesign: {{method: lhs, n: 4}}\nroot_seed: 1\n"
+    )
+    text = "\n".join(errors_of(path))
+    assert f"{path}:3: " in text
+    assert fragment in text
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("design: {method: lhs, n: true}", "design.n: expected a number here, not true/false"),
+        ("replicates: true", "replicates: expected a number here, not true/false"),
+        ("root_seed: " + "9" * 5000, "root_seed: an integer of 5,000 digits is out of range"),
+    ],
+)
+def test_counts_and_seeds_refuse_booleans_and_huge_integers(
+    line: str, fragment: str, write_experiment: Callable[..., Path]
+) -> None:
+    text = FUNCTION_OK.replace("design: {method: sobol, n: 64}", "design: {method: lhs, n: 4}")
+    key = line.split(":")[0]
+    lines = [x for x in text.strip().splitlines() if not x.startswith(f"{key}:")] + [line]
+    path = write_experiment("\n".join(lines) + "\n")
+    assert any(fragment in m for m in errors_of(path))
+
+
+def test_an_experiment_file_name_with_spaces_gives_a_valid_name(
+    write_experiment: Callable[..., Path],
+) -> None:
+    exp = load_experiment(
+        write_experiment(FUNCTION_OK.replace("name: ok\n", ""), name="my sweep.yaml")
+    )
+    assert exp.spec.name == "my_sweep"
+
+
+def test_an_experiment_file_over_the_size_limit_is_refused(
+    write_experiment: Callable[..., Path],
+) -> None:
+    path = write_experiment("# " + "x" * (MAX_YAML_BYTES + 1) + "\n" + FUNCTION_OK)
+    assert errors_of(path) == [
+        f"{path}: larger than the {MAX_YAML_BYTES:,} bytes a scenario or experiment file may "
+        "have; refused before parsing"
+    ]
