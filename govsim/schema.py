@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AGE_GROUPS: tuple[str, ...] = ("young", "middle", "old")
 """Age groups: 18-39, 40-59, 60 and over (CNNIC reports the 60+ group separately)."""
@@ -567,9 +567,17 @@ class AssessmentSpec(Section):
         ],
         float,
     ] = P(
-        {"response": 1.0, "on_time_closure": 0.0, "closure": 1.0, "satisfaction": 1.0},
+        {
+            "response": 1.0,
+            "on_time_closure": 0.0,
+            "closure": 1.0,
+            "satisfaction": 1.0,
+            "verified_resolution": 0.0,
+            "traces": 0.0,
+            "repeat_complaint": 0.0,
+        },
         "1",
-        "Indicator weights of the unit score (the three rates by default); missing ones are 0.",
+        "Indicator weights of the unit score (the three rates by default); 0: not assessed.",
     )
     period_days: int = P(
         30, "days", "Ranking period (Beijing ranks streets monthly).", ge=1, le=3650
@@ -596,6 +604,12 @@ class AssessmentSpec(Section):
     learning: LearningSpec = Field(
         default_factory=LearningSpec, description="Adaptation of practices."
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _every_indicator(cls, weights: dict[str, float]) -> dict[str, float]:
+        """Write every indicator out, in :data:`INDICATORS` order, a missing one as 0."""
+        return {k: weights.get(k, 0.0) for k in INDICATORS}
 
     @model_validator(mode="after")
     def _weights_nonnegative(self) -> AssessmentSpec:
