@@ -427,7 +427,15 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
             path = _fmt_path(loc) if loc else ""
             # model-level validators report their own key path in the message
             messages.append(f"{where}: {path + ': ' if path else ''}{msg}")
-        raise ScenarioError(messages) from None
+        raise ScenarioError(sorted(messages, key=_by_location)) from None
+
+
+def _by_location(message: str) -> tuple[str, int, str]:
+    """Sort key of a message: its file, then its line number (``--set`` ones after the files)."""
+    located = re.match(r"(.+?):(\d+): ", message)
+    if located:
+        return ("0" + located.group(1), int(located.group(2)), message)
+    return ("1", 0, message)
 
 
 def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:

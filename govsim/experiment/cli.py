@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from govsim.cli import StrictParser, key_value
 from govsim.config import ScenarioError
 
 DEFAULT_SWEEP_ROOT = Path("results") / "sweeps"
@@ -170,6 +171,7 @@ def add_subcommands(subparsers: Any) -> None:
         dest="set",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY.PATH=VALUE",
         help="override for both",
     )
@@ -178,6 +180,7 @@ def add_subcommands(subparsers: Any) -> None:
         dest="set_a",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY.PATH=VALUE",
         help="override for A",
     )
@@ -186,6 +189,7 @@ def add_subcommands(subparsers: Any) -> None:
         dest="set_b",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY.PATH=VALUE",
         help="override for B",
     )
@@ -419,7 +423,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """A parser with only the experiment subcommands (for ``python -m govsim.experiment``)."""
-    parser = argparse.ArgumentParser(prog="govsim-experiment", description=__doc__.split("\n\n")[0])
+    parser = StrictParser(prog="govsim-experiment", description=__doc__.split("\n\n")[0])
     add_subcommands(parser.add_subparsers(dest="command", metavar="COMMAND"))
     return parser
 
