@@ -230,7 +230,7 @@ def _add_analyze_options(p: argparse.ArgumentParser) -> None:
 DESCRIPTIONS: dict[str, str] = {
     "plan": "Write an experiment's design table (one row per run, with its seed) and a manifest into DIR.",
     "execute": "Run the runs of a plan that are not done yet (one result file per run; resumable; shardable).",
-    "merge": "Check a sweep is complete and consistent; write runs.parquet, runs.csv (BehaviorSpace style) "
+    "merge": "Check a sweep is complete and consistent; write runs.parquet, runs.csv (the same, plain CSV) "
     "and, when asked, timeseries.parquet.",
     "analyze": "Sobol or Morris sensitivity indices with confidence intervals (replicates averaged); "
     "writes sensitivity.parquet and plots.",
