@@ -181,3 +181,22 @@ def test_compare_two_variants_of_a_scenario(tmp_path: Path) -> None:
         progress=False,
     )
     pd.testing.assert_frame_equal(table, again)
+
+
+@pytest.mark.slow
+def test_a_scenario_comparison_records_both_resolved_scenarios(tmp_path: Path) -> None:
+    from govsim.config import load_scenario, scenario_sha256
+
+    argv = ["compare", "baseline", "--set", "population.citizens=300", "--days", "4"]
+    argv += ["--set-b", "dispatch.data_sharing=0.9", "--replicates", "2", "--no-figure"]
+    assert main([*argv, "--out", str(tmp_path), "-q"]) == 0
+    (dest,) = tmp_path.iterdir()
+    m = json.loads((dest / "manifest.json").read_text())
+    a = load_scenario("baseline", ["population.citizens=300"])
+    b = load_scenario("baseline", ["population.citizens=300", "dispatch.data_sharing=0.9"])
+    assert m["a"]["scenario_sha256"] == scenario_sha256(a) and m["a"]["scenario"]["seed"] == a.seed
+    assert m["b"]["scenario_sha256"] == scenario_sha256(b)
+    assert m["b"]["scenario"]["dispatch"]["data_sharing"] == 0.9
+    assert m["a"]["days"] == m["b"]["days"] == m["days"] == 4
+    assert m["a"]["overrides"] == ["population.citizens=300"]
+    assert m["b"]["overrides"] == ["population.citizens=300", "dispatch.data_sharing=0.9"]
