@@ -3,7 +3,7 @@
 All defaults live here and nowhere else. Each field carries ``unit`` in its JSON-schema extra and a
 one-line ``description``; ``govsim show`` and the ODD document are generated views of this file.
 
-The default values describe a small "Beijing-like" city calibrated in scale to ../shared/FACTS.md:
+The default values describe a small "Beijing-like" city calibrated in scale to docs/FACTS.md:
 about 0.003 platform contacts per citizen-day (25 M contacts a year for 22 M residents), of which
 about 58% are consultations answered at intake.
 """
