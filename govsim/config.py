@@ -16,6 +16,7 @@ with code 2.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
@@ -443,7 +444,8 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
 
     Args:
         ref: A scenario file path or a packaged scenario name (see ``govsim scenarios``).
-        overrides: ``key.path=value`` strings applied after the file.
+        overrides: ``key.path=value`` strings applied after the file, merged onto it fully resolved
+            (a mapping value merges key by key, as in a file that extends it).
 
     Returns:
         The validated scenario.
@@ -453,6 +455,11 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
     """
     path = resolve_scenario_ref(str(ref))
     doc = load_document(path)
+    if overrides:
+        # overrides merge onto the file fully resolved, like a child file onto its parent; an
+        # invalid file stays as written and its problems are reported with the overrides'
+        with contextlib.suppress(ScenarioError):
+            doc = resolved_document(doc, str(path))
     problems: list[str] = []
     for o in overrides:
         try:

@@ -134,6 +134,15 @@ def test_a_child_category_edit_keeps_the_parents_other_categories_and_fields(
     assert list(load_scenario(str(only)).categories) == ["noise"]
 
 
+def test_a_set_mapping_merges_onto_the_resolved_file_as_a_child_would(tmp_path: Path) -> None:
+    over = load_scenario("baseline", ["assessment.weights={traces: 1}"]).assessment.weights
+    child = write(
+        tmp_path / "child.yaml", "extends: baseline\nassessment:\n  weights: {traces: 1}\n"
+    )
+    assert over == load_scenario(str(child)).assessment.weights
+    assert over["response"] == 1.0 and over["traces"] == 1.0
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
