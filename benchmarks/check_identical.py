@@ -16,7 +16,6 @@ dict and its time series. ``compare`` exits 1 and lists the first differences wh
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import pickle
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from govsim.cli import StrictParser
 from govsim.config import load_scenario, packaged_scenarios
 from govsim.runner import simulate
 
@@ -106,7 +106,7 @@ def differences(ref: dict[str, dict], new: dict[str, dict], limit: int = 20) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``record`` or ``compare`` (see the module docstring)."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.check_identical", description=__doc__)
+    p = StrictParser(prog="python -m benchmarks.check_identical", description=__doc__)
     p.add_argument("action", choices=("record", "compare"))
     p.add_argument("--ref", type=Path, default=DEFAULT_REF, help=f"default {DEFAULT_REF}")
     a = p.parse_args(argv)

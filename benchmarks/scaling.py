@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from govsim.cli import StrictParser
 from govsim.config import load_scenario, scenario_from_dict, scenario_to_dict
 from govsim.schema import Scenario
 
@@ -61,7 +62,7 @@ def scaled_baseline(citizens: int, *, days: int = 365, seed: int = 1) -> Scenari
 def parse_city_args(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
     """Parse ``CITIZENS [--days D] [--seed S]`` for the scripts that run a scaled city
     (exit 2 with a message if citizens or days is below 1)."""
-    p = argparse.ArgumentParser(prog=prog, description=description)
+    p = StrictParser(prog=prog, description=description)
     p.add_argument("citizens", type=int, help="population, e.g. 1000000")
     p.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
     p.add_argument("--seed", type=int, default=1, help="the scenario's seed (default 1)")

@@ -6,6 +6,7 @@ through a hook: a module listed in :data:`PLUGIN_MODULES` that exists must defin
 with ``handler(args: argparse.Namespace) -> int``. Such a module must import heavy or optional
 dependencies inside its handlers, so that ``govsim run`` works without them.
 
+Options are taken only as written in full (:class:`StrictParser`: ``--day`` is not ``--days``).
 Every handler returns an exit code. Bad input (:class:`govsim.config.ScenarioError`,
 :class:`govsim.outputs.OutputError`) is printed to standard error, one ``error: ...`` line per
 problem, with exit code 2 and no traceback.
@@ -15,15 +16,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from govsim import __version__
 
 try:
-    from govsim.config import ScenarioError, load_scenario, packaged_scenarios
+    from govsim.config import (
+        ScenarioError,
+        load_scenario,
+        packaged_scenarios,
+        scenario_sha256,
+        scenario_to_dict,
+    )
     from govsim.outputs import (
         DEFAULT_OUT,
         FORMATS,
@@ -31,6 +40,7 @@ try:
         check_destination,
         run_folder_name,
     )
+    from govsim.schema import Scenario
 except KeyboardInterrupt:  # Ctrl-C while the command starts: exit 130, no traceback
     sys.stderr.write("error: interrupted; nothing was written\n")
     raise SystemExit(130) from None
@@ -42,6 +52,35 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
+class StrictParser(argparse.ArgumentParser):
+    """An argument parser that takes options only as written in full, never abbreviated.
+
+    argparse would read ``--day 30`` as ``--days 30`` (a unique prefix); here it is an unknown
+    option. Subcommand parsers made with ``add_subparsers().add_parser`` are of the same class, so
+    plugins' subcommands are strict too.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+def key_value(text: str) -> str:
+    """An argparse ``type`` for ``KEY=VALUE`` options: refuses a value given without ``=``.
+
+    Raises:
+        argparse.ArgumentTypeError: showing the ``KEY=VALUE`` form with the key given.
+    """
+    key = text.strip()
+    if "=" not in text or not text.partition("=")[0].strip():
+        example = f"{key}=VALUE" if key and "=" not in text else "dispatch.data_sharing=0.5"
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE in one word, e.g. --set {example} (got {text!r}; "
+            "a value after a space is not read)"
+        )
+    return text
+
+
 def add_override_option(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable ``--set key.path=value`` option (for plugins too)."""
     parser.add_argument(
@@ -49,6 +88,7 @@ def add_override_option(parser: argparse.ArgumentParser) -> None:
         dest="set",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY=VALUE",
         help="override a parameter, e.g. --set population.citizens=500 (repeatable; "
         "the value is read as YAML: 0.5, true, [a, b])",
@@ -78,6 +118,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     dest = Path(args.out) / run_folder_name(scenario.name, scenario.seed)
     check_destination(dest, force=args.force)  # fail before spending time on the run
+    if args.force and not args.replace_different:
+        _check_same_run(dest, scenario)
     started_at = datetime.now().astimezone()
 
     from govsim.outputs import write_run  # the simulation stack only when running
@@ -118,6 +160,53 @@ def _print_erlang_c(scenario, summary: dict[str, float]) -> None:
         got = summary.get(key, float("nan"))
         ratio = got / theory if theory else float("nan")
         print(f"  {key:<20}  {got:>10.4g}  {theory:>10.4g}  {ratio:>6.3f}")
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.removesuffix("."): data}
+
+
+def _check_same_run(dest: Path, scenario: Scenario) -> None:
+    """Refuse ``--force`` over a run folder that holds another scenario or horizon.
+
+    Raises:
+        OutputError: naming what differs (from the old folder's manifest.json) and the flag that
+            replaces it anyway.
+    """
+    if not dest.is_dir():
+        return
+    how = "pass --replace-different as well to replace it anyway, or --out DIR to keep both"
+    try:
+        old = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+        old_sha, old_days = old["scenario_sha256"], old["days"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise OutputError(
+            [
+                f"{dest}: holds no readable run manifest, so --force cannot tell what it replaces; {how}"
+            ]
+        ) from None
+    new_sha = scenario_sha256(scenario)
+    if old_sha == new_sha and old_days == scenario.days:
+        return
+    before, after = _flat(old.get("scenario", {})), _flat(scenario_to_dict(scenario))
+    changed = [k for k in after if before.get(k, "(absent)") != after[k]]
+    changed += [k for k in before if k not in after]
+    shown = [f"{k}: {before.get(k, '(absent)')!r} -> {after.get(k, '(absent)')!r}" for k in changed]
+    differs = f"days {old_days} -> {scenario.days}; " if old_days != scenario.days else ""
+    more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+    detail = "; ".join(shown[:5]) + more if shown else "the scenario (same parameters, other hash)"
+    raise OutputError(
+        [
+            f"{dest}: holds a different run ({differs}scenario sha256 {old_sha[:12]} -> "
+            f"{new_sha[:12]}: {detail}); --force replaces only a rerun of the same scenario "
+            f"and horizon; {how}"
+        ]
+    )
 
 
 class _ProgressBar:
@@ -217,7 +306,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``govsim`` argument parser, plugins included."""
-    parser = argparse.ArgumentParser(
+    parser = StrictParser(
         prog="govsim",
         description="Agent-based simulation of technology-embedded urban governance (Mesa 3).",
     )
@@ -246,7 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=str(DEFAULT_OUT), metavar="DIR", help="output root (default: results)"
     )
     p.add_argument("--format", choices=FORMATS, default="parquet", help="time-series file format")
-    p.add_argument("--force", action="store_true", help="replace an existing run folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing run folder of the same scenario and days (per its manifest)",
+    )
+    p.add_argument(
+        "--replace-different",
+        action="store_true",
+        help="with --force: replace it even if it holds another scenario or number of days",
+    )
     p.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar and no summary table"
     )

@@ -5,7 +5,9 @@ A scenario file is YAML whose keys follow :class:`govsim.schema.Scenario`. Loadi
 1. parses the YAML safely (only plain tags; file size, nesting, node count, alias expansion and
    integer length bounded before anything large is built; merge keys work; dates stay text),
 2. resolves ``extends:`` (a packaged scenario name or a path relative to the file) recursively,
-3. deep-merges the chain (mappings merge, everything else replaces),
+3. merges each file onto its fully resolved parent (validated, with every schema default
+   written out): mappings merge key by key whatever the parent wrote, everything else replaces,
+   and the mappings a file lists under ``replace:`` replace the parent's whole,
 4. applies ``--set key.path=value`` overrides (values parsed as YAML scalars),
 5. validates with pydantic and turns every problem into ``file:line: key.path: message``,
 6. refuses a scenario whose run would not fit the memory bound (:mod:`govsim.resources`).
@@ -16,6 +18,7 @@ with code 2.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
@@ -302,20 +305,78 @@ def resolve_scenario_ref(ref: str, relative_to: Path | None = None) -> Path:
     )
 
 
-def _merge(base: Located, over: Located) -> Located:
-    """Deep-merge ``over`` into ``base`` (mappings merge; other values replace)."""
+def _merge(base: Located, over: Located, replace: tuple[Path_, ...] = ()) -> Located:
+    """Deep-merge ``over`` into ``base`` (mappings merge; other values replace).
 
-    def merge(a: Any, b: Any) -> Any:
-        if isinstance(a, dict) and isinstance(b, dict):
+    Args:
+        base: The parent document.
+        over: The document merged onto it.
+        replace: Key paths whose mapping in ``over`` replaces the parent's whole instead of merging.
+    """
+
+    def merge(a: Any, b: Any, path: Path_) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict) and path not in replace:
             out = dict(a)
             for k, v in b.items():
-                out[k] = merge(a[k], v) if k in a else copy.deepcopy(v)
+                out[k] = merge(a[k], v, (*path, k)) if k in a else copy.deepcopy(v)
             return out
         return copy.deepcopy(b)
 
-    where = dict(base.where)
+    where = {
+        k: v
+        for k, v in base.where.items()
+        if not any(k[: len(r)] == r and len(k) > len(r) for r in replace)
+    }
     where.update(over.where)
-    return Located(merge(base.data, over.data), where)
+    return Located(merge(base.data, over.data, ()), where)
+
+
+def _replace_paths(doc: Located, source: str, *, has_parent: bool) -> tuple[Path_, ...]:
+    """Pop and check a document's ``replace:`` list (dotted paths of mappings it writes whole).
+
+    Args:
+        doc: The document as written (``replace`` is removed from it).
+        source: Where the document comes from, for messages.
+        has_parent: Whether the document extends another (without one, ``replace`` is refused).
+
+    Raises:
+        ScenarioError: when ``replace`` is not a list of dotted paths to mappings this file writes,
+            or the document has no parent.
+    """
+    raw = doc.data.pop("replace", None)
+    at = doc.where.pop(("replace",), source)
+    if raw is None:
+        return ()
+    if not has_parent:
+        raise ScenarioError(
+            [
+                f"{at}: replace: only a scenario with extends: merges onto a parent; without "
+                "one, every mapping it writes is already whole"
+            ]
+        )
+    if not isinstance(raw, list) or not all(isinstance(r, str) and r for r in raw):
+        raise ScenarioError(
+            [f"{at}: replace: expected a list of dotted key paths, e.g. [assessment.weights]"]
+        )
+    paths: list[Path_] = []
+    problems = []
+    for dotted in raw:
+        path = tuple(dotted.split("."))
+        cur: Any = doc.data
+        for p in path:
+            cur = cur.get(p) if isinstance(cur, dict) else None
+        if cur is None:
+            problems.append(f"{at}: replace: {dotted}: this file does not write it")
+        elif not isinstance(cur, dict):
+            problems.append(
+                f"{at}: replace: {dotted}: not a mapping (only mappings merge; "
+                "other values always replace the parent's)"
+            )
+        else:
+            paths.append(path)
+    if problems:
+        raise ScenarioError(problems)
+    return tuple(paths)
 
 
 def read_yaml_file(path: Path, what: str = "cannot read") -> str:
@@ -344,7 +405,13 @@ def read_yaml_file(path: Path, what: str = "cannot read") -> str:
 
 
 def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
-    """Load one scenario file with its ``extends:`` chain merged in (not yet validated)."""
+    """Load one scenario file merged onto its parent (not yet validated).
+
+    The parent is the ``extends:`` scenario, itself validated and written out in full (every
+    schema default explicit), so a mapping merges key by key whatever the parent wrote out;
+    ``replace:`` names the mappings that replace the parent's whole. A file without ``extends:``
+    is returned as written: the schema fills in what it leaves out when it is validated.
+    """
     rpath = path.resolve()
     if rpath in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, rpath))
@@ -360,6 +427,7 @@ def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
         )
     parent_ref = doc.data.pop("extends", None)
     extends_at = doc.where.pop(("extends",), str(path))
+    replace = _replace_paths(doc, f"{path}:1", has_parent=parent_ref is not None)
     if parent_ref is None:
         return doc
     if not isinstance(parent_ref, str):
@@ -373,8 +441,20 @@ def load_document(path: Path, _chain: tuple[Path, ...] = ()) -> Located:
     if parent_path.resolve() in (*_chain, rpath):
         cycle = " -> ".join(str(p) for p in (*_chain, rpath, parent_path.resolve()))
         raise ScenarioError([f"{extends_at}: extends cycle: {cycle}"])
-    parent = load_document(parent_path, (*_chain, rpath))
-    return _merge(parent, doc)
+    parent = resolved_document(load_document(parent_path, (*_chain, rpath)), str(parent_path))
+    return _merge(parent, doc, replace)
+
+
+def resolved_document(doc: Located, source: str) -> Located:
+    """A document validated and written out in full (every schema default explicit).
+
+    The locations of the keys the document wrote are kept, so that a child's problem with an
+    inherited value still points at the line that set it.
+
+    Raises:
+        ScenarioError: when the document is not a valid scenario by itself.
+    """
+    return Located(scenario_to_dict(validate(doc, source)), dict(doc.where))
 
 
 def parse_override(text: str) -> Located:
@@ -488,7 +568,7 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
             path = _fmt_path(loc) if loc else ""
             # model-level validators report their own key path in the message
             messages.append(f"{where}: {path + ': ' if path else ''}{msg}")
-        raise ScenarioError(messages) from None
+        raise ScenarioError(sorted(messages, key=_by_location)) from None
     check_memory(scenario, doc, default_source)
     return scenario
 
@@ -536,12 +616,21 @@ def name_from_file(path: Path) -> str:
     return name
 
 
+def _by_location(message: str) -> tuple[str, int, str]:
+    """Sort key of a message: its file, then its line number (``--set`` ones after the files)."""
+    located = re.match(r"(.+?):(\d+): ", message)
+    if located:
+        return ("0" + located.group(1), int(located.group(2)), message)
+    return ("1", 0, message)
+
+
 def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Load, merge, override and validate a scenario.
 
     Args:
         ref: A scenario file path or a packaged scenario name (see ``govsim scenarios``).
-        overrides: ``key.path=value`` strings applied after the file.
+        overrides: ``key.path=value`` strings applied after the file, merged onto it fully resolved
+            (a mapping value merges key by key, as in a file that extends it).
 
     Returns:
         The validated scenario.
@@ -551,6 +640,11 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
     """
     path = resolve_scenario_ref(str(ref))
     doc = load_document(path)
+    if overrides:
+        # overrides merge onto the file fully resolved, like a child file onto its parent; an
+        # invalid file stays as written and its problems are reported with the overrides'
+        with contextlib.suppress(ScenarioError):
+            doc = resolved_document(doc, str(path))
     problems: list[str] = []
     for o in overrides:
         try:
@@ -566,13 +660,16 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario:
-    """Validate a plain dict as a scenario (``extends`` is honoured)."""
+    """Validate a plain dict as a scenario (``extends`` and ``replace`` are honoured, as in a file)."""
     data = copy.deepcopy(data)
     parent_ref = data.pop("extends", None)
     doc = Located(data, {})
-    if parent_ref is not None:
-        doc = _merge(load_document(resolve_scenario_ref(parent_ref)), doc)
-    return validate(doc, source)
+    replace = _replace_paths(doc, source, has_parent=parent_ref is not None)
+    if parent_ref is None:
+        return validate(doc, source)
+    ref_path = resolve_scenario_ref(parent_ref)
+    parent = resolved_document(load_document(ref_path), str(ref_path))
+    return validate(_merge(parent, doc, replace), source)
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:

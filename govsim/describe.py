@@ -5,13 +5,15 @@ The text is plain YAML whose comments come from :mod:`govsim.schema`::
     population:  # Citizens.
       citizens: 10000  # [citizens] Number of citizens (residents) simulated.
 
-so a user can save it, edit it and run it: loading the text back gives the same scenario.
+so a user can save it, edit it and run it: loading the text back gives the same scenario. Every key
+of every mapping is written, zero weights included, and a mapping whose keys are a fixed set (the
+assessment indicators, the age groups, ...) lists them in its comment.
 """
 
 from __future__ import annotations
 
 import typing
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel
@@ -35,8 +37,19 @@ def _comment(info: FieldInfo | None) -> str:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     unit = extra.get("unit")
     meaning = " ".join((info.description or "").split())
+    keys = _allowed_keys(info.annotation)
+    if keys:
+        meaning = f"{meaning} Keys: {', '.join(keys)}."
     text = " ".join(p for p in (f"[{unit}]" if unit else "", meaning) if p)
     return f"  # {text}" if text else ""
+
+
+def _allowed_keys(annotation: Any) -> tuple[str, ...]:
+    """The keys a mapping parameter allows when they are a fixed set (``dict[Literal[...], ...]``)."""
+    if typing.get_origin(annotation) is not dict:
+        return ()
+    key_type = typing.get_args(annotation)[0]
+    return tuple(typing.get_args(key_type)) if typing.get_origin(key_type) is Literal else ()
 
 
 def _submodel(annotation: Any) -> tuple[type[BaseModel] | None, bool]:

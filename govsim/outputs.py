@@ -359,3 +359,56 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_folder(
+    dest: Path,
+    write_files: Callable[[Path], Sequence[str]],
+    manifest: Callable[[Mapping[str, Mapping[str, Any]]], Mapping[str, Any]],
+    *,
+    force: bool = False,
+) -> Path:
+    """Write an output folder other than a run's (e.g. ``govsim compare``'s) as :func:`write_run` does.
+
+    The files are written into a hidden temporary sibling, the manifest gets their checksums and is
+    written last, and the folder is renamed into place (replacing ``dest`` only with ``force``,
+    and only once complete).
+
+    Args:
+        dest: The folder to create.
+        write_files: Writes the folder's files into the directory it is given (each atomically,
+            e.g. with :func:`atomic_write`) and returns their names.
+        manifest: Builds the manifest from the files' checksums (``{name: {sha256, bytes}}``);
+            written as ``manifest.json`` with :func:`json_text`.
+        force: Replace an existing folder.
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        OutputError: if ``dest`` exists and ``force`` is false, or cannot be created.
+    """
+    check_destination(dest, force=force)
+    root = dest.parent
+    made = [p for p in (root, *root.parents) if not p.exists()]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError([f"{root}: cannot create the output folder ({exc.strerror})"]) from None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=root))
+    try:
+        names = list(write_files(tmp))
+        files = {name: _file_entry(tmp / name) for name in names}
+        atomic_write_text(tmp / "manifest.json", json_text(dict(manifest(files))))
+        os.chmod(tmp, 0o777 & ~_umask())
+        check_destination(dest, force=force)  # someone may have written it meanwhile
+        _install(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+    return dest

@@ -3,7 +3,7 @@
 All defaults live here and nowhere else. Each field carries ``unit`` in its JSON-schema extra and a
 one-line ``description``; ``govsim show`` and the ODD document are generated views of this file.
 
-The default values describe a small "Beijing-like" city calibrated in scale to ../shared/FACTS.md:
+The default values describe a small "Beijing-like" city calibrated in scale to docs/FACTS.md:
 about 0.003 platform contacts per citizen-day (25 M contacts a year for 22 M residents), of which
 about 58% are consultations answered at intake.
 """
@@ -711,9 +711,17 @@ class AssessmentSpec(Section):
         ],
         float,
     ] = P(
-        {"response": 1.0, "on_time_closure": 0.0, "closure": 1.0, "satisfaction": 1.0},
+        {
+            "response": 1.0,
+            "on_time_closure": 0.0,
+            "closure": 1.0,
+            "satisfaction": 1.0,
+            "verified_resolution": 0.0,
+            "traces": 0.0,
+            "repeat_complaint": 0.0,
+        },
         "1",
-        "Indicator weights of the unit score (the three rates by default); missing ones are 0.",
+        "Indicator weights of the unit score (the three rates by default); 0: not assessed.",
     )
     period_days: int = P(
         30, "days", "Ranking period (Beijing ranks streets monthly).", ge=1, le=3650
@@ -747,6 +755,12 @@ class AssessmentSpec(Section):
     learning: LearningSpec = Field(
         default_factory=LearningSpec, description="Adaptation of practices."
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _every_indicator(cls, weights: dict[str, float]) -> dict[str, float]:
+        """Write every indicator out, in :data:`INDICATORS` order, a missing one as 0."""
+        return {k: weights.get(k, 0.0) for k in INDICATORS}
 
     @model_validator(mode="after")
     def _weights_nonnegative(self) -> AssessmentSpec:

@@ -291,3 +291,21 @@ def test_small_populations_are_repeated_more(monkeypatch) -> None:
     # never fewer than --repeats
     rows = run.measure([1_000], 5, 4, small_repeats=1, log=lambda s: None)
     assert len(rows) == 4
+
+
+def test_a_quick_run_writes_outside_the_committed_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A smoke run must not overwrite benchmarks/results.md (every later manifest would be dirty)."""
+    monkeypatch.setattr(run, "QUICK_OUT", tmp_path / "out" / "results.md")
+    monkeypatch.setattr(run, "DEFAULT_OUT", tmp_path / "committed.md")
+    monkeypatch.setattr(run, "measure", lambda *args, **kwargs: _fake_rows())
+    assert run.main(["--quick", "--sweep-runs", "0", "--fixed-cost-size", "0"]) == 0
+    assert (tmp_path / "out" / "results.md").is_file()
+    assert (tmp_path / "out" / "results.json").is_file()
+    assert not (tmp_path / "committed.md").exists()
+
+
+def test_the_quick_output_folder_is_ignored_by_git() -> None:
+    ignored = (run.ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert f"/{run.QUICK_OUT.parent.relative_to(run.ROOT)}/" in ignored

@@ -383,3 +383,70 @@ def test_run_queue_mmc_prints_its_comparison_with_erlang_c(
         simulated, predicted, _ = line.split()[1:]
         assert float(simulated) == pytest.approx(summary[key], rel=1e-3)
         assert float(predicted) == pytest.approx(theory, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "baseline", "--day", "30"],  # argparse would read it as --days
+        ["run", "baseline", "--no-dash"],
+        ["compare", "baseline", "--replicate", "3"],
+        ["validate", "baseline", "--se", "days=3"],
+    ],
+)
+def test_abbreviated_options_are_refused(argv: list[str], capsys) -> None:
+    assert main(argv) == 2
+    assert f"unrecognized arguments: {argv[2]}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "show", "validate"])
+def test_set_without_equals_shows_the_key_value_form(command: str, capsys) -> None:
+    assert main([command, "baseline", "--set", "dispatch.data_sharing", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --set: expected KEY=VALUE" in err
+    assert "--set dispatch.data_sharing=VALUE" in err
+
+
+def test_compare_set_b_without_equals_shows_the_key_value_form(capsys) -> None:
+    assert main(["compare", "baseline", "--set-b", "dispatch.data_sharing", "0.9"]) == 2
+    assert "--set dispatch.data_sharing=VALUE" in capsys.readouterr().err
+
+
+def test_force_refuses_to_replace_a_run_of_another_horizon_unless_told(
+    tmp_path: Path, capsys
+) -> None:
+    args = ["run", "baseline", *TINY, "--out", str(tmp_path), "--quiet", "--no-dashboard"]
+    assert main(args) == 0
+    dest = tmp_path / f"baseline-s{load_scenario('baseline').seed}"
+    before = (dest / "manifest.json").read_bytes()
+    assert main([*args, "--days", "10", "--force"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {dest}: holds a different run (days 20 -> 10" in err
+    assert "days: 20 -> 10" in err and "--replace-different" in err
+    assert (dest / "manifest.json").read_bytes() == before  # untouched
+    assert main([*args, "--set", "dispatch.data_sharing=0.9", "--force"]) == 2
+    assert "dispatch.data_sharing: " in capsys.readouterr().err
+    assert main([*args, "--days", "10", "--force", "--replace-different"]) == 0
+    assert json.loads((dest / "manifest.json").read_text())["days"] == 10
+
+
+def test_force_refuses_a_folder_without_a_run_manifest(tmp_path: Path, capsys) -> None:
+    dest = tmp_path / f"baseline-s{load_scenario('baseline').seed}"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    args = ["run", "baseline", *TINY, "--out", str(tmp_path), "-q", "--no-dashboard", "--force"]
+    assert main(args) == 2
+    assert "holds no readable run manifest" in capsys.readouterr().err
+    assert (dest / "notes.txt").read_text() == "mine"
+
+
+def test_validation_errors_are_sorted_by_file_and_line(tmp_path: Path, capsys) -> None:
+    # the schema checks population before dispatch; the messages follow the file instead
+    f = tmp_path / "two.yaml"
+    f.write_text(
+        "extends: baseline\ndispatch:\n  data_sharing: 2\npopulation:\n  citizens: -1\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(f)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert [e.split(":")[2] for e in errors] == ["3", "5"], errors

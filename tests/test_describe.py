@@ -41,3 +41,15 @@ def test_every_parameter_line_carries_its_unit_and_meaning() -> None:
     # (age shares, deadlines, weights) are covered by their parent's comment
     uncommented = [line for line in scalar_lines if "#" not in line]
     assert all(line.startswith("    ") for line in uncommented), uncommented[:5]
+
+
+def test_show_writes_every_weight_out_zeros_included_and_names_the_allowed_keys() -> None:
+    from govsim.schema import INDICATORS
+
+    text = annotated_yaml(load_scenario("speed_kpi"))
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  weights:"))
+    assert f"Keys: {', '.join(INDICATORS)}." in lines[at]
+    written = [line.strip().split(":")[0] for line in lines[at + 1 : at + 1 + len(INDICATORS)]]
+    assert written == list(INDICATORS)
+    assert "    traces: 0.0" in lines[at + 1 : at + 1 + len(INDICATORS)]

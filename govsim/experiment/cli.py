@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from govsim.cli import StrictParser, key_value
 from govsim.config import ScenarioError
 
 DEFAULT_SWEEP_ROOT = Path("results") / "sweeps"
@@ -180,6 +181,7 @@ def add_subcommands(subparsers: Any) -> None:
         dest="set",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY.PATH=VALUE",
         help="override for both",
     )
@@ -188,6 +190,7 @@ def add_subcommands(subparsers: Any) -> None:
         dest="set_a",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY.PATH=VALUE",
         help="override for A",
     )
@@ -196,6 +199,7 @@ def add_subcommands(subparsers: Any) -> None:
         dest="set_b",
         action="append",
         default=[],
+        type=key_value,
         metavar="KEY.PATH=VALUE",
         help="override for B",
     )
@@ -213,11 +217,15 @@ def add_subcommands(subparsers: Any) -> None:
         "--conf-level", type=float, default=0.95, help="confidence level (default: 0.95)"
     )
     p.add_argument(
-        "-o",
-        "--output",
-        default=None,
-        help="table file, .csv or .parquet (default: results/compare/A-vs-B.csv)",
+        "--out",
+        default=str(Path("results") / "compare"),
+        metavar="DIR",
+        help="output root: writes DIR/<A>-vs-<B>-<hash>/ (default: results/compare)",
     )
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing folder of the same comparison"
+    )
+    p.add_argument("--no-figure", action="store_true", help="skip drawing difference.png")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
 
@@ -239,7 +247,7 @@ def _add_analyze_options(p: argparse.ArgumentParser) -> None:
 DESCRIPTIONS: dict[str, str] = {
     "plan": "Write an experiment's design table (one row per run, with its seed) and a manifest into DIR.",
     "execute": "Run the runs of a plan that are not done yet (one result file per run; resumable; shardable).",
-    "merge": "Check a sweep is complete and consistent; write runs.parquet, runs.csv (BehaviorSpace style) "
+    "merge": "Check a sweep is complete and consistent; write runs.parquet, runs.csv (the same, plain CSV) "
     "and, when asked, timeseries.parquet.",
     "analyze": "Sobol or Morris sensitivity indices with confidence intervals (replicates averaged), "
     "against the replicate noise (Morris noise floor, Sobol noise share), with warnings when they "
@@ -247,7 +255,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sweep": "Plan, execute, merge and (for Sobol/Morris designs) analyze an experiment in one go.",
     "slurm": "Write an sbatch job-array script whose tasks each execute one shard of the plan.",
     "compare": "Compare two scenarios (or variants of one) on paired seeds: per-metric difference with its "
-    "confidence interval.",
+    "confidence interval. Writes OUT/<A>-vs-<B>-<hash>/ (comparison.csv, runs.csv, difference.png, "
+    "manifest.json); the hash covers both resolved scenarios, the overrides, days, replicates and seed.",
 }
 
 
@@ -391,14 +400,20 @@ def cmd_slurm(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """``govsim compare A [B] --replicates N [...]``."""
-    import re
+    """``govsim compare A [B] --replicates N [...]``: print the table and write the folder."""
+    from datetime import datetime
 
-    from govsim.experiment.compare import compare, format_table, write_table
+    from govsim.experiment.compare import (
+        format_table,
+        paired_table,
+        prepare,
+        run_pairs,
+        write_comparison,
+    )
+    from govsim.outputs import check_destination
 
-    if not 0 < args.conf_level < 1:
-        raise ScenarioError([f"--conf-level {args.conf_level}: expected a number between 0 and 1"])
-    table, label_a, label_b = compare(
+    started_at = datetime.now().astimezone()
+    spec = prepare(
         args.a,
         args.b,
         replicates=args.replicates,
@@ -407,50 +422,60 @@ def cmd_compare(args: argparse.Namespace) -> int:
         set_b=args.set_b,
         days=args.days,
         seed=args.seed,
-        workers=args.workers,
         conf_level=args.conf_level,
-        progress=False if args.quiet else None,
     )
-    if args.output:
-        out = Path(args.output)
-    else:
-
-        def slug(ref: str) -> str:
-            return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(ref.split(":")[-1]).stem)[:40]
-
-        b = args.b or args.a
-        variant = (
-            "-variant"
-            if (args.b is None or args.b == args.a) and (args.set_a or args.set_b)
-            else ""
-        )
-        out = Path("results") / "compare" / f"{slug(args.a)}-vs-{slug(b)}{variant}.csv"
-    write_table(table, out)
-    print(format_table(table, label_a, label_b, args.conf_level))
-    print(f"wrote {out}")
+    dest = Path(args.out) / spec.folder_name
+    check_destination(dest, force=args.force)  # fail before spending time on the runs
+    recs_a, recs_b = run_pairs(
+        spec.a,
+        spec.b,
+        spec.replicates,
+        spec.root_seed,
+        args.workers,
+        False if args.quiet else None,
+    )
+    table = paired_table(recs_a, recs_b, spec.conf_level)
+    write_comparison(
+        spec,
+        table,
+        recs_a,
+        recs_b,
+        dest,
+        force=args.force,
+        command=["govsim", *args.argv],
+        started_at=started_at,
+        workers=args.workers,
+        figure=not args.no_figure,
+    )
+    print(format_table(table, spec.label_a, spec.label_b, spec.conf_level))
+    print(dest)
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     """A parser with only the experiment subcommands (for ``python -m govsim.experiment``)."""
-    parser = argparse.ArgumentParser(prog="govsim-experiment", description=__doc__.split("\n\n")[0])
+    parser = StrictParser(prog="govsim-experiment", description=__doc__.split("\n\n")[0])
     add_subcommands(parser.add_subparsers(dest="command", metavar="COMMAND"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one experiment subcommand; ``ScenarioError`` becomes ``error:`` lines and exit code 2."""
+    from govsim.outputs import OutputError
+
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
+    args.argv = argv
     try:
         return int(args.func(args))
-    except ScenarioError as exc:
+    except (ScenarioError, OutputError) as exc:
         for message in exc.messages:
             print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -6,8 +6,10 @@ when any result carries another design hash or code version. Otherwise it writes
 - ``runs.parquet``: one row per run, in run-id order: ``run_id, point_id, replicate, seed``, the
   parameters, ``status, error, wall_s, host``, then one column per output (NaN for failed runs);
   the design hash and code version are stored in the file's metadata;
-- ``runs.csv``: the same in NetLogo BehaviorSpace "table" style (six header lines, then
-  ``[run number]`` (1-based), the parameters, ``[step]`` (days) and the outputs);
+- ``runs.csv``: the same table as a plain CSV (one header row, ``pd.read_csv`` reads it as it
+  is) without the ``wall_s`` and ``host`` columns, so that it is byte-identical whichever executor
+  ran the runs; what the experiment was (design hash, code version, root seed, replicates,
+  method, days) is in the plan's ``manifest.json`` beside it;
 - with ``--timeseries``, ``timeseries.parquet``: long format, one row per run and day, keyed by
   ``run_id`` and ``day`` (scenario targets that kept their daily tables).
 
@@ -17,7 +19,6 @@ whichever executor, shard split or resume produced the results.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -123,36 +124,10 @@ def _parquet_bytes(frame: pd.DataFrame, meta: dict[str, Any]) -> bytes:
     return sink.getvalue()
 
 
-def behaviorspace_csv(plan: Plan, runs: pd.DataFrame) -> str:
-    """The runs table in NetLogo BehaviorSpace "table" format (final values per run)."""
-    m = plan.manifest
-    params = plan.parameter_names
-    outputs = [c for c in runs.columns if c not in (*plan.design.columns, *STATUS_COLUMNS)]
-    buf = io.StringIO()
-    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    w.writerow(
-        [f"BehaviorSpace-style results (govsim {m['versions'].get('govsim')})", "Table version 2.0"]
-    )
-    w.writerow([m.get("experiment_file", "")])
-    w.writerow([m["name"]])
-    w.writerow([f"design {m['design_hash']}", f"code {m['code_version']}"])
-    w.writerow(["root seed", "replicates", "method", "runs"])
-    w.writerow([m["root_seed"], m["replicates"], m["method"], m["n_runs"]])
-    w.writerow(["[run number]", *params, "[replicate]", "[seed]", "[status]", "[step]", *outputs])
-    step = m.get("days") if m.get("days") is not None else ""
-    cols = [runs[c].tolist() for c in (*params, "replicate", "seed", "status", *outputs)]
-    for k, run_id in enumerate(runs["run_id"].tolist()):
-        row = [c[k] for c in cols]
-        head, tail = row[: len(params) + 3], row[len(params) + 3 :]
-        w.writerow(
-            [
-                run_id + 1,
-                *head,
-                step,
-                *("" if isinstance(v, float) and math.isnan(v) else v for v in tail),
-            ]
-        )
-    return buf.getvalue()
+def runs_csv(runs: pd.DataFrame) -> str:
+    """The runs table as plain CSV text, without the columns that vary between executors."""
+    stable = runs.drop(columns=list(VOLATILE_COLUMNS))
+    return stable.to_csv(index=False, lineterminator="\n")
 
 
 def timeseries_table(plan: Plan, records: dict[int, dict[str, Any]]) -> pd.DataFrame:
@@ -213,7 +188,7 @@ def merge(directory: str | Path, *, timeseries: bool = False) -> tuple[pd.DataFr
     data = _parquet_bytes(runs, meta)
     atomic_write(plan.dir / RUNS, lambda tmp: tmp.write_bytes(data))
     written.append(plan.dir / RUNS)
-    atomic_write_text(plan.dir / RUNS_CSV, behaviorspace_csv(plan, runs))
+    atomic_write_text(plan.dir / RUNS_CSV, runs_csv(runs))
     written.append(plan.dir / RUNS_CSV)
     if ts is not None:
         ts_data = _parquet_bytes(ts, meta)

@@ -1,8 +1,10 @@
 """Participatory budgeting (参与式预算) on the digital platform: the yearly cycle per community.
 
-Source: seed 000 (C city, i.e. Chengdu: the platform connects need collection, deliberation,
-voting, implementation, disclosure and evaluation -- "process empowerment"; it draws in many kinds
-of residents -- "subject empowerment"). Scale: FACTS.md (Chengdu, more than 4,300 communities).
+Source: seed paper 000, Zhang, Wang and Zhuang 2024 (docs/sources.md: City C, read as Chengdu; the
+platform connects the stages of governance -- "process empowerment"; it draws in many kinds of
+residents -- "subject empowerment"). The stages (need collection, deliberation, voting,
+implementation, disclosure, evaluation) follow docs/DESIGN.md. Scale: docs/FACTS.md (Chengdu, more
+than 4,300 communities).
 
 Every community runs the same cycle once a year. With ``s = budgeting.start_day`` and the phase
 lengths of the scenario, day-of-year ``doy = day mod 365``:

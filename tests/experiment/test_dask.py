@@ -43,7 +43,7 @@ def test_serial_two_dask_workers_and_shards_give_identical_tables(
         pd.testing.assert_frame_equal(
             deterministic(tables["serial"]), deterministic(tables[name]), check_exact=True
         )
-        # the BehaviorSpace table holds no timing or host columns: byte-identical files
+        # runs.csv holds no timing or host columns: byte-identical files
         assert (dirs[name] / "runs.csv").read_bytes() == (dirs["serial"] / "runs.csv").read_bytes()
 
 

@@ -1,12 +1,12 @@
-"""Merging: completeness checks, the tidy runs table, the BehaviorSpace CSV and stale tables."""
+"""Merging: completeness checks, the tidy runs table, the plain runs CSV and stale tables."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -63,20 +63,18 @@ def test_runs_table_layout_and_provenance(
     assert read_runs(load_plan(p.dir)).equals(runs)
 
 
-def test_behaviorspace_csv(write_experiment: Callable[..., Path], tmp_path: Path) -> None:
+def test_runs_csv_is_a_plain_table(write_experiment: Callable[..., Path], tmp_path: Path) -> None:
     p, _ = plan(load_experiment(write_experiment(uniform_x(n=4))), tmp_path / "p")
     execute(p.dir, progress=False)
     runs, _ = merge(p.dir)
-    rows = list(csv.reader((p.dir / "runs.csv").open(encoding="utf-8")))
-    assert (
-        rows[0][0].startswith("BehaviorSpace-style results") and rows[0][1] == "Table version 2.0"
-    )
-    assert rows[2] == ["unix"]
-    header = rows[6]
-    assert header[:2] == ["[run number]", "x"] and "[step]" in header and header[-2:] == ["y", "u"]
-    body = rows[7:]
-    assert [int(r[0]) for r in body] == [1, 2, 3, 4]  # 1-based like BehaviorSpace
-    assert [float(r[header.index("y")]) for r in body] == runs["y"].tolist()
+    table = pd.read_csv(p.dir / "runs.csv")  # no comment or metadata lines to skip
+    stable = [c for c in runs.columns if c not in ("wall_s", "host")]
+    assert list(table.columns) == stable
+    assert table["run_id"].tolist() == [0, 1, 2, 3]
+    assert table["y"].tolist() == runs["y"].tolist()
+    # what the experiment was lives in the plan's manifest beside it
+    manifest = json.loads((p.dir / "manifest.json").read_text())
+    assert {"design_hash", "code_version", "root_seed", "replicates"} <= set(manifest)
 
 
 def test_stale_runs_table_is_detected(

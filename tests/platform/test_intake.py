@@ -50,7 +50,7 @@ def test_impatient_callers_abandon_consistently(calls: int) -> None:
 
 
 def test_light_load_meets_the_beijing_standard() -> None:
-    # FACTS.md: 15 s answer standard, 95% connect; a lightly loaded centre meets it easily
+    # docs/FACTS.md: 15 s answer standard, 95% connect; a lightly loaded centre meets it easily
     d = hotline_day(50, OPS, MU, STD_S, PATIENCE)
     assert d.answered_within_standard > 0.95 and d.abandon_probability < 0.05
 

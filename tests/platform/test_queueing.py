@@ -1,4 +1,4 @@
-"""The case engine against textbook queueing theory (DESIGN.md section 2, issue 3 item 9).
+"""The case engine against textbook queueing theory (docs/DESIGN.md section 2, issue 3 item 9).
 
 Two parts:
 
