@@ -279,6 +279,44 @@ LEVERS_TEXT: dict[str, dict[Lang, tuple[str, str]]] = {
             "使单位扣分。抽查越多，“钻指标空子”越不划算。",
         ),
     },
+    "penalty": {
+        "en": (
+            "Ranking penalty",
+            "Score a unit at the bottom of the monthly ranking feels it loses (the pressure-type "
+            "system). The harder the baton falls, the more a unit's learning follows the score "
+            "instead of the problems.",
+        ),
+        "zh": (
+            "排名末位扣分",
+            "每月排名末位的单位感受到的扣分（压力型体制）。指挥棒越重，单位的学习越追随分数而不是问题本身。",
+        ),
+    },
+    "motivation": {
+        "en": (
+            "Public-service motivation",
+            "How much a unit's officials mind gaming: the score they would give up rather than "
+            "close a case without solving it, press a citizen or persuade one to withdraw. Units "
+            "differ around this mean. Strong motivation restrains what the indicators reward.",
+        ),
+        "zh": (
+            "公共服务动机",
+            "干部有多在意“钻空子”：为了不虚假办结、不施压、不劝撤，他们愿意放弃多少分数。各单位围绕这个平均值各不相同。"
+            "动机越强，越能抑制指标诱导的行为。",
+        ),
+    },
+    "selection": {
+        "en": (
+            "Units learn what pays",
+            "On: units learn their practices from their own payoffs and imitate better-off "
+            "peers. Off: the same learning, blind to what the practices earn (payoffs shuffled) - "
+            "the control that shows what the indicators select.",
+        ),
+        "zh": (
+            "单位学习“什么划算”",
+            "开：单位根据自己的得失学习做法，并模仿得分更好的同类单位。关：同样的学习，但看不到做法带来什么（得失被打乱），"
+            "这是显示指标究竟“选择”了什么的对照。",
+        ),
+    },
     "offline_channels": {
         "en": (
             "Offline channels",

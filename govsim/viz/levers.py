@@ -102,6 +102,11 @@ LEVERS: tuple[Lever, ...] = (
     _weight("traces"),
     _weight("repeat_complaint"),
     Lever("audit_rate", "closed_loop.audit_rate", "float", "assessment", 0.0, 0.2, 0.005),
+    Lever("penalty", "assessment.penalty", "float", "assessment", 0.0, 1.0, 0.05),
+    Lever(
+        "motivation", "assessment.learning.motivation_mean", "float", "assessment", 0.0, 2.0, 0.1
+    ),
+    Lever("selection", "assessment.learning.selection", "switch", "assessment"),
     Lever("offline_channels", "channels.offline", "switch", "inclusion"),
     Lever("assisted_reporting", "channels.assisted", "switch", "inclusion"),
     Lever("force_online", "boundary.force_online", "switch", "inclusion"),
