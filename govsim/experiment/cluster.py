@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,14 +148,24 @@ def dask_client(
         or (cluster.workers if cluster is not None and cluster.workers else None)
         or default_workers()
     )
-    with (
-        LocalCluster(
+    # the worker processes start with SIGINT ignored (they inherit it): a Ctrl-C at the terminal
+    # reaches the whole process group, and this process alone must handle it (closing the cluster)
+    # rather than each worker printing its own traceback
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        local = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-        ) as local,
-        Client(local) as client,
-    ):
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    with local, Client(local) as client:
         yield client
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()

@@ -270,10 +270,11 @@ def alive(pids: set[int]) -> set[int]:
     return out
 
 
-def start_pool_execute(p: Plan) -> tuple[subprocess.Popen, set[int]]:
-    """`govsim execute --executor processes` in its own process group, once it has written 10
-    results (chunks of 20, so every worker is in the middle of one); returns it and its children."""
-    pool = ["--executor", "processes", "--workers", "2", "--chunk-size", "20"]
+def start_pool_execute(p: Plan, executor: str = "processes") -> tuple[subprocess.Popen, set[int]]:
+    """`govsim execute --executor processes` (or dask) in its own process group, once it has
+    written 10 results (chunks of 20, so every worker is in the middle of one); returns it and its
+    children."""
+    pool = ["--executor", executor, "--workers", "2", "--chunk-size", "20"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "govsim.cli", "execute", str(p.dir), *pool],
         stdout=subprocess.DEVNULL,
@@ -298,11 +299,14 @@ def wait_gone(pids: set[int], timeout: float = 60) -> set[int]:
     return alive(pids)
 
 
+@pytest.mark.parametrize("executor", ["processes", "dask"])
 def test_one_ctrl_c_stops_a_process_pool_with_an_exact_count(
-    write_experiment: Callable[..., Path], tmp_path: Path
+    write_experiment: Callable[..., Path], tmp_path: Path, executor: str
 ) -> None:
+    if executor == "dask":
+        pytest.importorskip("distributed", reason="the cluster extra is part of the dev install")
     p = planned(write_experiment, tmp_path, uniform_x(n=300, set_="{sleep: 0.1}"))
-    proc, workers = start_pool_execute(p)
+    proc, workers = start_pool_execute(p, executor)
     os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it: to the workers too
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
