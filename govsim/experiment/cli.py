@@ -6,8 +6,9 @@ returns the exit code:
 
 - ``0``: success;
 - ``1``: the sweep ran but some runs failed (they are recorded with their errors; ``execute``,
-  ``sweep``), so that a SLURM array task or a CI step shows the failure;
-- ``130``: ``execute`` / ``sweep`` stopped by Ctrl-C, or by the death of a pool worker; ``143``:
+  ``sweep``), or a pool worker died and the execute stopped early (its summary says so), so that a
+  SLURM array task or a CI step shows the failure;
+- ``130``: ``execute`` / ``sweep`` stopped by Ctrl-C; ``143``:
   stopped by SIGTERM (``scancel``, ``kill``); the runs that finished are kept (a summary counts
   them) and running the command again resumes;
 - bad input, incomplete or inconsistent results: the handler raises
@@ -270,6 +271,8 @@ def _execute(args: argparse.Namespace, directory: str) -> int:
     )
     if not args.quiet or summary.interrupted:
         print(summary.line(), file=sys.stderr)
+    if summary.lost_worker:
+        return EXIT_RUNS_FAILED
     if summary.interrupted:
         return EXIT_TERMINATED if summary.terminated else EXIT_INTERRUPTED
     return EXIT_RUNS_FAILED if summary.failed else EXIT_OK

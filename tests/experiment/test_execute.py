@@ -333,6 +333,22 @@ def test_killing_a_pool_execute_takes_its_workers_with_it(
     assert not [f for f in p.results_dir.rglob(".*")]
 
 
+def test_a_worker_killed_from_outside_stops_the_execute_with_an_exact_count(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=300, set_="{sleep: 0.1}"))
+    proc, kids = start_pool_execute(p)
+    workers = {pid for pid in kids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    os.kill(min(workers), signal.SIGKILL)  # as the OOM killer would
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    on_disk = sum(1 for _ in store.iter_result_files(p.results_dir))
+    assert (
+        f"stopped: a worker process died (killed, or out of memory): executed {on_disk} runs" in err
+    )
+    assert "Traceback" not in err and wait_gone(kids) == set()
+
+
 def test_sigterm_stops_an_execute_like_ctrl_c_with_exit_143(
     write_experiment: Callable[..., Path], tmp_path: Path
 ) -> None:
