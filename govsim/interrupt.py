@@ -67,3 +67,21 @@ def signals_held() -> Iterator[None]:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT within the block, so that child processes started in it inherit an ignored
+    SIGINT (a Ctrl-C at the terminal reaches the whole process group; the parent alone handles it).
+
+    A Ctrl-C that arrives within the block is lost; keep it short. Outside the main thread this
+    does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

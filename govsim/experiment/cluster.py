@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +24,7 @@ from pydantic import ValidationError
 
 from govsim.config import ScenarioError, parse_yaml
 from govsim.experiment.spec import ClusterSpec
+from govsim.interrupt import sigint_ignored
 
 
 def default_workers() -> int:
@@ -151,8 +150,7 @@ def dask_client(
     # the worker processes start with SIGINT ignored (they inherit it): a Ctrl-C at the terminal
     # reaches the whole process group, and this process alone must handle it (closing the cluster)
     # rather than each worker printing its own traceback
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
-    try:
+    with sigint_ignored():
         local = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -160,12 +158,5 @@ def dask_client(
             dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     with local, Client(local) as client:
         yield client
-
-
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()

@@ -50,7 +50,7 @@ from govsim.experiment.progress import Progress, Summary
 from govsim.experiment.provenance import code_version
 from govsim.experiment.run import RunContext, RunTask, run_chunk
 from govsim.experiment.spec import ClusterSpec
-from govsim.interrupt import Terminated, signals_held
+from govsim.interrupt import Terminated, sigint_ignored, signals_held
 
 Executor = Literal["serial", "processes", "dask"]
 EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
@@ -182,11 +182,8 @@ def _run_processes(
     try:
         # workers start while submitting: they inherit an ignored SIGINT, so a Ctrl-C at the
         # terminal (sent to the whole process group) cannot interrupt them while they import
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        with sigint_ignored():
             pending = {pool.submit(run_chunk, ctx, c, retry_failed) for c in _chunks(tasks, chunk)}
-        finally:
-            signal.signal(signal.SIGINT, previous)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
