@@ -402,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 2 on bad input.
+        The exit code: 0 on success, 2 on bad input, 130 after Ctrl-C, 143 after SIGTERM.
     """
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
@@ -421,11 +421,17 @@ def _main(argv: list[str]) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     args.argv = argv
+    from govsim.interrupt import exit_code, sigterm_as_interrupt
+
     try:
-        return int(args.func(args))
+        with sigterm_as_interrupt():  # SIGTERM cleans up like Ctrl-C; exit 143 instead of 130
+            return int(args.func(args))
     except (ScenarioError, OutputError) as exc:
         _print_errors(exc.messages)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt as exc:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return exit_code(exc)
     except OSError as exc:  # a path the system refuses (too long, not a folder, read-only...)
         _print_errors([_os_error_message(exc)])
         return EXIT_BAD_INPUT

@@ -10,24 +10,45 @@ A run folder holds:
 - ``dashboard.png``: the main metrics over time (see :mod:`govsim.report`).
 
 Nothing is ever half-written. Every file is written to a temporary name and renamed, and the whole
-folder is first assembled as a hidden temporary sibling (``OUT/.<name>.tmp-*``) that is renamed into
-place at the end. A failed run leaves nothing behind; with ``force`` an existing folder is replaced
-only once the new one is complete.
+folder is first assembled as a hidden temporary sibling ``OUT/.<name>.tmp-<random>-<pid>@<host>``
+that is renamed into place at the end. A failed or interrupted run (an exception, Ctrl-C, SIGTERM)
+removes it. A run killed outright (SIGKILL, a power cut) cannot; the next run writing under ``OUT``
+removes such leftovers once they are provably stale: written on this host by a process that no
+longer exists (:func:`clean_leftovers`). Leftovers it cannot judge (another host, an older name
+format) are reported, not touched.
+
+With ``force`` an existing folder is replaced only once the new one is complete, and the destination
+holds a complete run folder at every instant: on Linux the two folders are swapped in one atomic
+``renameat2(RENAME_EXCHANGE)`` call and the old one, now at the temporary name, is deleted. Where
+that call is unavailable (another OS, a file system without it) the old folder is first renamed to
+``OUT/.<name>.old-<random>-<pid>@<host>`` and the new one renamed into place: the destination is
+then missing for the instant between the two renames, and if the second fails the old folder is
+renamed back (rolled back); if the process is killed in that instant, the next run renames the
+stale ``.old-*`` folder back to the destination.
+
+Two runs writing the same destination at once are serialised by a lock (``fcntl.flock`` on
+``OUT/.<name>.lock``, removed after use) held while the destination is checked and replaced; the
+second then finds the first one's folder and refuses it, or replaces it with ``force``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import math
 import os
 import platform
+import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
@@ -119,6 +140,246 @@ def check_destination(dest: Path, *, force: bool) -> None:
 
 def _temp_name(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+LOCK_WAIT_SECONDS = 30.0
+"""How long a run waits for another one writing the same destination before giving up."""
+
+_LEFTOVER = re.compile(
+    r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<token>[0-9a-f]{8})-(?P<pid>\d+)@(?P<host>[A-Za-z0-9.-]+)$"
+)
+_LEFTOVER_OLD_FORMAT = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[0-9a-z_-]+$")
+
+
+def this_host() -> str:
+    """This machine's host name as it appears in temporary names (letters, digits, ``.``, ``-``)."""
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:64] or "localhost"
+
+
+def _folder_temp_name(dest: Path, kind: Literal["tmp", "old"]) -> Path:
+    """A hidden sibling of ``dest`` naming its writer: ``.<name>.<kind>-<random>-<pid>@<host>``."""
+    return dest.with_name(f".{dest.name}.{kind}-{secrets.token_hex(4)}-{os.getpid()}@{this_host()}")
+
+
+def _make_temp_folder(dest: Path) -> Path:
+    """Create the hidden folder in which the run folder is assembled (mode 0700 until installed).
+
+    Raises:
+        OutputError: when it cannot be created (unwritable output root, name too long, ...).
+    """
+    while True:
+        tmp = _folder_temp_name(dest, "tmp")
+        try:
+            os.mkdir(tmp, 0o700)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(
+                [f"{dest.parent}: cannot write the run folder there ({exc.strerror})"]
+            ) from None
+        return tmp
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (True when unsure)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists but belongs to someone else
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A hidden folder left in an output root by a run that was killed.
+
+    Attributes:
+        path: The folder.
+        dest: The run folder it belonged to.
+        kind: ``"tmp"`` (a run folder being assembled) or ``"old"`` (a folder being replaced).
+        pid: The writer's process id (None in the older name format).
+        host: The writer's host (None in the older name format).
+    """
+
+    path: Path
+    dest: Path
+    kind: str
+    pid: int | None
+    host: str | None
+
+    @property
+    def stale(self) -> bool:
+        """Provably abandoned: written on this host by a process that no longer exists."""
+        return self.pid is not None and self.host == this_host() and not pid_alive(self.pid)
+
+
+def find_leftovers(root: Path) -> list[Leftover]:
+    """The hidden temporary folders under an output root, stale or not (sorted by name)."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if not entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        m = _LEFTOVER.match(entry.name)
+        if m:
+            found.append(
+                Leftover(
+                    Path(entry.path),
+                    root / m["name"],
+                    m["kind"],
+                    int(m["pid"]),
+                    m["host"],
+                )
+            )
+            continue
+        m = _LEFTOVER_OLD_FORMAT.match(entry.name)
+        if m:
+            found.append(Leftover(Path(entry.path), root / m["name"], m["kind"], None, None))
+    return found
+
+
+def clean_leftovers(root: Path) -> list[str]:
+    """Remove the stale leftovers of killed runs under an output root; report the others.
+
+    A stale ``.old-*`` folder whose run folder is missing (a run killed in the middle of a
+    two-rename ``--force``) is renamed back to its run folder instead of deleted.
+
+    Args:
+        root: The output root (``--out``).
+
+    Returns:
+        One line per leftover found, saying what was done with it (empty when none were found).
+        Leftovers of live processes on this host (runs writing right now) are left alone silently.
+    """
+    notes = []
+    for left in find_leftovers(root):
+        if left.pid is None:
+            notes.append(
+                f"{left.path}: left by an interrupted run of an older govsim (no writer recorded); "
+                "remove it if no run is writing there"
+            )
+            continue
+        if left.host != this_host():
+            notes.append(
+                f"{left.path}: left by process {left.pid} on host {left.host}; remove it if that "
+                "run is no longer writing"
+            )
+            continue
+        if not left.stale:
+            continue
+        if left.kind == "old" and not os.path.lexists(left.dest):
+            with contextlib.suppress(OSError):
+                os.rename(left.path, left.dest)
+                notes.append(
+                    f"{left.dest}: restored from {left.path.name}, left by a --force run "
+                    f"(process {left.pid}) killed while replacing it"
+                )
+                continue
+        shutil.rmtree(left.path, ignore_errors=True)
+        if not os.path.lexists(left.path):
+            notes.append(f"{left.path}: removed, left by process {left.pid}, which was killed")
+    return notes
+
+
+def _lock_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.lock")
+
+
+@contextlib.contextmanager
+def destination_lock(dest: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold an exclusive lock on a run folder's destination (``fcntl.flock`` on a file beside it).
+
+    The lock file holds the holder's process id and is removed on release (safely: a process that
+    locked a file that was meanwhile removed tries again).
+
+    Args:
+        dest: The run folder (its parent must exist).
+        wait: Seconds to wait for another holder before giving up.
+
+    Raises:
+        OutputError: when another process holds the lock for longer than ``wait``, naming it.
+    """
+    import fcntl
+
+    path = _lock_path(dest)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(
+                [f"{dest.parent}: cannot write the run folder there ({exc.strerror})"]
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise OutputError(
+                    [
+                        f"{dest}: another govsim run (process {holder}) is writing this run folder; "
+                        "wait for it to finish, or choose another --out"
+                    ]
+                ) from None
+            time.sleep(0.05)
+            continue
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # locked a file its previous holder had already removed
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange_folders(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+        True when swapped; False when this system or file system cannot (nothing changed).
+
+    Raises:
+        OSError: when the swap is supported but failed (nothing changed).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -266,19 +527,46 @@ def build_manifest(
 
 
 def _install(tmp: Path, dest: Path) -> None:
-    """Rename the complete folder ``tmp`` to ``dest``, replacing an existing ``dest`` last."""
+    """Put the complete folder ``tmp`` at ``dest``, replacing an existing ``dest`` last.
+
+    Raises:
+        OutputError: when ``dest`` cannot be created or replaced (the old ``dest``, if any, is
+            kept in place).
+    """
     if not dest.exists():
         try:
             os.rename(tmp, dest)
-        except OSError as exc:  # created meanwhile by someone else
+        except OSError as exc:  # created meanwhile by something that does not take the lock
             raise OutputError([f"{dest}: could not be created ({exc.strerror})"]) from None
         return
-    old = _temp_name(dest, "old")
-    os.rename(dest, old)
+    try:
+        swapped = exchange_folders(tmp, dest)
+    except OSError as exc:
+        raise OutputError([f"{dest}: could not be replaced ({exc.strerror})"]) from None
+    if swapped:  # ``tmp`` now holds the old folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    _replace_in_two_renames(tmp, dest)
+
+
+def _replace_in_two_renames(tmp: Path, dest: Path) -> None:
+    """Replace ``dest`` by ``tmp`` where folders cannot be swapped: old aside, new in, old deleted.
+
+    If the second rename fails, the old folder is renamed back (rollback).
+    """
+    old = _folder_temp_name(dest, "old")
+    try:
+        os.rename(dest, old)
+    except OSError as exc:
+        raise OutputError([f"{dest}: could not be replaced ({exc.strerror})"]) from None
     try:
         os.rename(tmp, dest)
-    except BaseException:
-        os.rename(old, dest)
+    except BaseException as exc:
+        os.rename(old, dest)  # rollback: the old run folder is back in place
+        if isinstance(exc, OSError):
+            raise OutputError(
+                [f"{dest}: could not be replaced ({exc.strerror}); the old folder is kept"]
+            ) from None
         raise
     shutil.rmtree(old, ignore_errors=True)
 
@@ -294,13 +582,14 @@ def write_run(
     dashboard: bool = True,
     now: Callable[[], datetime] | None = None,
 ) -> Path:
-    """Write a run's folder atomically.
+    """Write a run's folder atomically (:func:`write_folder`).
 
     Args:
         result: The finished run.
         dest: The run folder to create (``OUT/<scenario>-s<seed>``).
         fmt: ``"parquet"`` or ``"csv"`` for the time series.
-        force: Replace an existing folder (only after the new one is complete).
+        force: Replace an existing folder (only after the new one is complete; see the module
+            docstring for how the destination stays complete at every instant).
         command: The command line, recorded in the manifest.
         started_at: When the command started (timezone-aware).
         dashboard: Draw ``dashboard.png``.
@@ -310,19 +599,13 @@ def write_run(
         ``dest``.
 
     Raises:
-        OutputError: if ``dest`` exists and ``force`` is false, or cannot be created.
+        OutputError: if ``dest`` exists and ``force`` is false, or cannot be created or replaced,
+            or another process keeps it locked.
     """
-    check_destination(dest, force=force)
     if fmt not in FORMATS:
         raise OutputError([f"--format: expected one of {', '.join(FORMATS)} (got {fmt!r})"])
-    root = dest.parent
-    made = [p for p in (root, *root.parents) if not p.exists()]
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError([f"{root}: cannot create the output folder ({exc.strerror})"]) from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=root))
-    try:
+
+    def write_files(tmp: Path) -> list[str]:
         ts_name = f"timeseries.{fmt}"
         write_timeseries(result.timeseries, tmp / ts_name, fmt)
         atomic_write_text(tmp / "summary.json", json_text(dict(result.summary)))
@@ -336,23 +619,14 @@ def write_run(
                 lambda path: save_dashboard(result.timeseries, path, title=title),
             )
             names.append("dashboard.png")
-        files = {name: _file_entry(tmp / name) for name in names}
+        return names
+
+    def manifest(files: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         clock = now or (lambda: datetime.now().astimezone())
         times = RunTimes(started_at, clock())
-        manifest = build_manifest(result, command=command, times=times, files=files)
-        atomic_write_text(tmp / "manifest.json", json_text(manifest))
-        os.chmod(tmp, 0o777 & ~_umask())
-        check_destination(dest, force=force)  # someone may have written it while we ran
-        _install(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        for p in made:  # folders this call created, innermost first
-            try:
-                p.rmdir()
-            except OSError:
-                break
-        raise
-    return dest
+        return build_manifest(result, command=command, times=times, files=dict(files))
+
+    return write_folder(dest, write_files, manifest, force=force)
 
 
 def _umask() -> int:
@@ -368,11 +642,13 @@ def write_folder(
     *,
     force: bool = False,
 ) -> Path:
-    """Write an output folder other than a run's (e.g. ``govsim compare``'s) as :func:`write_run` does.
+    """Write an output folder atomically: a run's (:func:`write_run`) or ``govsim compare``'s.
 
     The files are written into a hidden temporary sibling, the manifest gets their checksums and is
-    written last, and the folder is renamed into place (replacing ``dest`` only with ``force``,
-    and only once complete).
+    written last, and the folder is moved into place (replacing ``dest`` only with ``force``, and
+    only once complete). Stale leftovers of killed writers under ``dest.parent`` are removed first
+    (:func:`clean_leftovers`; a ``note:`` line on standard error for each), and the destination is
+    locked while it is checked and replaced (:func:`destination_lock`, :func:`_install`).
 
     Args:
         dest: The folder to create.
@@ -386,7 +662,8 @@ def write_folder(
         ``dest``.
 
     Raises:
-        OutputError: if ``dest`` exists and ``force`` is false, or cannot be created.
+        OutputError: if ``dest`` exists and ``force`` is false, or cannot be created or replaced,
+            or another process keeps it locked.
     """
     check_destination(dest, force=force)
     root = dest.parent
@@ -395,17 +672,20 @@ def write_folder(
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError([f"{root}: cannot create the output folder ({exc.strerror})"]) from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=root))
+    for note in clean_leftovers(root):
+        print(f"note: {note}", file=sys.stderr)
+    tmp = _make_temp_folder(dest)
     try:
         names = list(write_files(tmp))
         files = {name: _file_entry(tmp / name) for name in names}
         atomic_write_text(tmp / "manifest.json", json_text(dict(manifest(files))))
         os.chmod(tmp, 0o777 & ~_umask())
-        check_destination(dest, force=force)  # someone may have written it meanwhile
-        _install(tmp, dest)
+        with destination_lock(dest):
+            check_destination(dest, force=force)  # someone may have written it while we ran
+            _install(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        for p in made:
+        for p in made:  # folders this call created, innermost first
             try:
                 p.rmdir()
             except OSError:

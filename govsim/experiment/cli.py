@@ -6,9 +6,11 @@ returns the exit code:
 
 - ``0``: success;
 - ``1``: the sweep ran but some runs failed (they are recorded with their errors; ``execute``,
-  ``sweep``), so that a SLURM array task or a CI step shows the failure;
-- ``130``: ``execute`` / ``sweep`` stopped by Ctrl-C; the runs that finished are kept (a summary
-  says so) and running the command again resumes;
+  ``sweep``), or a pool worker died and the execute stopped early (its summary says so), so that a
+  SLURM array task or a CI step shows the failure;
+- ``130``: ``execute`` / ``sweep`` stopped by Ctrl-C; ``143``:
+  stopped by SIGTERM (``scancel``, ``kill``); the runs that finished are kept (a summary counts
+  them) and running the command again resumes;
 - bad input, incomplete or inconsistent results: the handler raises
   :class:`govsim.config.ScenarioError` (every message ``where: what``); the main CLI prints
   ``error: ...`` lines and exits with ``2``. Nothing is half-written in that case.
@@ -31,7 +33,7 @@ from govsim.config import ScenarioError
 DEFAULT_SWEEP_ROOT = Path("results") / "sweeps"
 """Where ``govsim sweep`` plans when no ``-o`` is given."""
 
-EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 def _positive_int(text: str) -> int:
@@ -292,8 +294,10 @@ def _execute(args: argparse.Namespace, directory: str) -> int:
     )
     if not args.quiet or summary.interrupted:
         print(summary.line(), file=sys.stderr)
+    if summary.lost_worker:
+        return EXIT_RUNS_FAILED
     if summary.interrupted:
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if summary.terminated else EXIT_INTERRUPTED
     return EXIT_RUNS_FAILED if summary.failed else EXIT_OK
 
 
@@ -361,7 +365,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     p, written = plan(exp, out)
     print(f"{'planned' if written else 'resuming'} {p.n_runs} runs in {p.dir}")
     code = _execute(args, out)
-    if code == EXIT_INTERRUPTED:
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         return code
     runs, paths = merge(out, timeseries=args.timeseries)
     print("merged into " + ", ".join(str(x) for x in paths))
@@ -473,8 +477,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     args.argv = argv
+    from govsim.interrupt import exit_code, sigterm_as_interrupt
+
     try:
-        return int(args.func(args))
+        with sigterm_as_interrupt():
+            return int(args.func(args))
     except (ScenarioError, OutputError) as exc:
         for message in exc.messages:
             print(f"error: {message}", file=sys.stderr)
@@ -482,6 +489,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path the system refuses (too long, not a folder, read-only...)
         print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exit_code(exc)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from govsim.config import ScenarioError, parse_yaml
 from govsim.experiment.spec import ClusterSpec
+from govsim.interrupt import sigint_ignored
 
 
 def default_workers() -> int:
@@ -146,14 +147,16 @@ def dask_client(
         or (cluster.workers if cluster is not None and cluster.workers else None)
         or default_workers()
     )
-    with (
-        LocalCluster(
+    # the worker processes start with SIGINT ignored (they inherit it): a Ctrl-C at the terminal
+    # reaches the whole process group, and this process alone must handle it (closing the cluster)
+    # rather than each worker printing its own traceback
+    with sigint_ignored():
+        local = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-        ) as local,
-        Client(local) as client,
-    ):
+        )
+    with local, Client(local) as client:
         yield client

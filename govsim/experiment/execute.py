@@ -14,13 +14,31 @@
 A run that raises is recorded as failed (with its error) and the sweep goes on. Because each run's
 seed comes from the root seed and its run id only, results are identical whichever executor,
 worker count, shard split, order, retry or resume produced them.
+
+A run counts as done only when its result file is a valid record and its daily table, if kept, is
+whole (:func:`govsim.experiment.results.finished`); a malformed or truncated file is run again.
+
+Stopping: Ctrl-C (SIGINT) or SIGTERM stops an execute within moments. The process pool's workers
+ignore SIGINT (the terminal sends it to them too) and are killed by the parent, their running
+chunks abandoned; the runs they had finished are on disk. The summary then counts the result files
+written by this execute, so it matches what is on disk exactly. If the parent is killed outright
+(SIGKILL), its workers die with it: each worker asks Linux to send it SIGKILL when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), and a watchdog thread in each worker also exits when the parent is
+gone (other systems). Temporary files of killed writers are removed by the next execute.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +50,7 @@ from govsim.experiment.progress import Progress, Summary
 from govsim.experiment.provenance import code_version
 from govsim.experiment.run import RunContext, RunTask, run_chunk
 from govsim.experiment.spec import ClusterSpec
+from govsim.interrupt import Terminated, sigint_ignored, signals_held
 
 Executor = Literal["serial", "processes", "dask"]
 EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
@@ -107,22 +126,77 @@ def _run_serial(ctx: RunContext, tasks: list[RunTask], retry_failed: bool, done:
     run_chunk(ctx, tasks, retry_failed, done)
 
 
+_PR_SET_PDEATHSIG = 1
+WATCHDOG_SECONDS = 1.0
+"""How often a pool worker checks that its parent is still alive."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this process end when ``parent_pid`` (its parent) ends, however that ends."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux only
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the request was made
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCHDOG_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="govsim-parent-watchdog", daemon=True).start()
+
+
+def _worker_started(parent_pid: int) -> None:
+    """Initializer of pool workers: leave Ctrl-C to the parent, and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> set[int]:
+    """Kill a pool's worker processes at once and wait for them; return their process ids.
+
+    Uses the pool's process table (``_processes``, not public API before Python 3.14's
+    ``kill_workers``); a pool without one is left to shut down by itself.
+    """
+    processes = dict(getattr(pool, "_processes", None) or {})
+    for proc in processes.values():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            proc.kill()
+    for proc in processes.values():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            proc.join(timeout=10)
+    return set(processes)
+
+
 def _run_processes(
     ctx: RunContext, tasks: list[RunTask], retry_failed: bool, done: Done, workers: int, chunk: int
 ) -> None:
     mp = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp) as pool:
-        pending = {pool.submit(run_chunk, ctx, c, retry_failed) for c in _chunks(tasks, chunk)}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    for run_id, status in fut.result():
-                        done(run_id, status)
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp,
+        initializer=_worker_started,
+        initargs=(os.getpid(),),
+    )
+    try:
+        # workers start while submitting: they inherit an ignored SIGINT, so a Ctrl-C at the
+        # terminal (sent to the whole process group) cannot interrupt them while they import
+        with sigint_ignored():
+            pending = {pool.submit(run_chunk, ctx, c, retry_failed) for c in _chunks(tasks, chunk)}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                for run_id, status in fut.result():
+                    done(run_id, status)
+    except BaseException:
+        with signals_held():  # a second Ctrl-C must not cut the clean-up short
+            killed = _kill_workers(pool)
+            pool.shutdown(wait=False, cancel_futures=True)
+            store.clean_temporaries(Path(ctx.results_dir), killed)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _run_dask(
@@ -197,7 +271,11 @@ def select(
                 "Move them away or plan into a new directory; they are not mixed in"
             ]
         )
-    done = {r for r, rec in existing.items() if rec["status"] == "ok" or not retry_failed}
+    done = {
+        r
+        for r, rec in existing.items()
+        if store.finished(plan.results_dir, rec, stamp, retry_failed)
+    }
     todo_ids = sorted(wanted - done)
     summary = Summary(planned=plan.n_runs, selected=len(wanted), skipped=len(done))
     return tasks_for(plan, todo_ids) if todo_ids else [], summary
@@ -229,7 +307,9 @@ def execute(
         progress: Show the bar (None: only on a terminal).
 
     Returns:
-        The counts of this execute (``interrupted`` is set after Ctrl-C; finished runs are kept).
+        The counts of this execute (``interrupted`` is set after Ctrl-C, SIGTERM (``terminated``
+        too) or the death of a pool worker (``lost_worker``); finished runs are kept and counted
+        from the result files on disk).
 
     Raises:
         ScenarioError: on a bad plan, a code-version change, foreign results or a bad option.
@@ -248,13 +328,17 @@ def execute(
         )
     if scheduler and executor != "dask":
         raise ScenarioError(["--scheduler applies to --executor dask only"])
+    store.clean_temporaries(plan.results_dir)  # of executes killed earlier
     tasks, summary = select(plan, shard, retry_failed)
+    todo_ids = {t.run_id for t in tasks}
+    before = _file_ids(plan.results_dir, todo_ids)
     ctx = context(plan)
     if cluster is None and plan.manifest.get("cluster"):
         cluster = ClusterSpec.model_validate(plan.manifest["cluster"])
     n_workers = workers or default_workers()
     chunk = chunk_size or auto_chunk_size(len(tasks), n_workers)
     bar = Progress(len(tasks), desc=plan.manifest["name"], enabled=progress)
+    lost_worker = False
     try:
         if tasks:
             if executor == "serial":
@@ -272,12 +356,20 @@ def execute(
                     scheduler=scheduler,
                     cluster=cluster,
                 )
-    except KeyboardInterrupt:
-        interrupted = True  # finished runs are on disk; running execute again resumes
+    except KeyboardInterrupt as exc:
+        interrupted, terminated = True, isinstance(exc, Terminated)
+    except BrokenProcessPool:  # a worker was killed from outside (the OOM killer, kill -9)
+        interrupted, terminated = True, False
+        lost_worker = True
     else:
-        interrupted = False
+        interrupted = terminated = False
     finally:
         counts = bar.close()
+    if interrupted:  # count what is on disk: runs finished by abandoned chunks were not reported
+        with signals_held():
+            counts = _written_now(plan, todo_ids, before, counts)
+    counts.terminated = terminated
+    counts.lost_worker = lost_worker
     counts.interrupted = interrupted
     counts.planned, counts.selected, counts.skipped = (
         summary.planned,
@@ -285,4 +377,42 @@ def execute(
         summary.skipped,
     )
     counts.failed_ids.sort()
+    return counts
+
+
+def _file_ids(results_dir: Path, run_ids: set[int]) -> dict[int, int]:
+    """The inode of each of these runs' result files that exists (a rewrite changes it)."""
+    out = {}
+    for run_id in run_ids:
+        with contextlib.suppress(OSError):
+            out[run_id] = store.result_path(results_dir, run_id).stat().st_ino
+    return out
+
+
+def _written_now(
+    plan: Plan, todo_ids: set[int], before: dict[int, int], counts: Summary
+) -> Summary:
+    """The counts of an interrupted execute, from the result files it wrote.
+
+    A run counts when it was to do and its file is a finished record written since the execute
+    began (absent before, or replaced: atomic replacement gives it a new inode).
+    """
+    now = store.read_all(plan.results_dir, todo_ids)
+    ok = 0
+    failed_ids = []
+    for run_id, rec in now.items():
+        if run_id in before:
+            try:
+                same = store.result_path(plan.results_dir, run_id).stat().st_ino == before[run_id]
+            except OSError:
+                same = True
+            if same:
+                continue
+        if not store.finished(plan.results_dir, rec, plan.stamp, retry_failed=False):
+            continue
+        if rec["status"] == "ok":
+            ok += 1
+        else:
+            failed_ids.append(run_id)
+    counts.ok, counts.failed, counts.failed_ids = ok, len(failed_ids), sorted(failed_ids)
     return counts

@@ -1,7 +1,12 @@
 """Merging: check a plan's results are complete and consistent, then write tidy tables.
 
-``govsim merge DIR [--timeseries]`` refuses (exit 2) when runs are missing, listing their ids, or
-when any result carries another design hash or code version. Otherwise it writes, atomically:
+``govsim merge DIR [--timeseries]`` refuses (exit 2, nothing written) when runs are missing, listing
+their ids; when any result carries another design hash or code version; when a result file is not a
+valid record (``run_id: null``, ``wall_s: "abc"``, truncated JSON: each named with what is wrong);
+or, with ``--timeseries``, when a daily table is missing, truncated or unreadable (each named). In
+each case ``govsim execute DIR`` runs the named runs again, since it counts a malformed record, or
+a missing or truncated table, as not run (an unreadable table of full size and intact ending
+must be deleted first; the message says so). Otherwise it writes, atomically:
 
 - ``runs.parquet``: one row per run, in run-id order: ``run_id, point_id, replicate, seed``, the
   parameters, ``status, error, wall_s, host``, then one column per output (NaN for failed runs);
@@ -47,9 +52,21 @@ def collect(plan: Plan) -> dict[int, dict[str, Any]]:
     """Read every result of a plan, checking it is complete and all of it belongs to the plan.
 
     Raises:
-        ScenarioError: listing missing run ids, or results of another design or code version.
+        ScenarioError: naming result files that are not valid records, listing missing run ids, or
+            results of another design or code version.
     """
-    records = store.read_all(plan.results_dir)
+    records, bad = store.read_all_checked(plan.results_dir)
+    if bad:
+        shown = [f"{path}: {'; '.join(problems)}" for path, problems in sorted(bad.items())[:10]]
+        more = [f"... and {len(bad) - 10} more"] if len(bad) > 10 else []
+        raise ScenarioError(
+            [
+                f"{plan.results_dir}: {len(bad)} result files are damaged or malformed:",
+                *shown,
+                *more,
+                f"run `govsim execute {plan.dir}` to run them again (it counts them as not run)",
+            ]
+        )
     stamp = plan.stamp
     foreign = sorted(
         r for r, rec in records.items() if not store.matches(rec, stamp) or r >= plan.n_runs
@@ -134,30 +151,47 @@ def timeseries_table(plan: Plan, records: dict[int, dict[str, Any]]) -> pd.DataF
     """All runs' daily tables stacked: ``run_id``, ``day``, then the metrics.
 
     Raises:
-        ScenarioError: when the plan did not keep daily tables or some are missing.
+        ScenarioError: when the plan did not keep daily tables, or some are missing, truncated or
+            unreadable (each named).
     """
     if not plan.manifest.get("timeseries"):
         raise ScenarioError(
             [f"{plan.dir}: this experiment did not keep daily tables (set timeseries: true)"]
         )
     frames = []
-    missing = []
+    incomplete: list[str] = []
+    damaged: list[str] = []
     for run_id in range(plan.n_runs):
         rec = records[run_id]
         if rec["status"] != "ok":
             continue
         path = store.timeseries_path(plan.results_dir, run_id)
+        if not rec.get("timeseries") or not store.timeseries_complete(plan.results_dir, rec):
+            what = "missing" if not path.exists() else "truncated (size or ending wrong)"
+            incomplete.append(f"{path}: {what}")
+            continue
         try:
             ts = pd.read_parquet(path)
-        except (OSError, ValueError):
-            missing.append(run_id)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            damaged.append(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:120]})")
             continue
         ts.insert(0, "run_id", run_id)
         frames.append(ts)
-    if missing:
-        raise ScenarioError(
-            [f"{plan.dir}: daily tables missing for runs {store.format_ids(missing)}"]
-        )
+    if incomplete or damaged:
+        messages = [
+            f"{plan.dir}: {len(incomplete) + len(damaged)} daily tables cannot be merged:",
+            *(incomplete + damaged)[:10],
+        ]
+        if len(incomplete) + len(damaged) > 10:
+            messages.append(f"... and {len(incomplete) + len(damaged) - 10} more")
+        if damaged:
+            messages.append(
+                "delete the unreadable files, then run "
+                f"`govsim execute {plan.dir}` to run those runs again"
+            )
+        else:
+            messages.append(f"run `govsim execute {plan.dir}` to run those runs again")
+        raise ScenarioError(messages)
     if not frames:
         return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "day": pd.Series(dtype="int64")})
     return pd.concat(frames, ignore_index=True)
@@ -174,7 +208,8 @@ def merge(directory: str | Path, *, timeseries: bool = False) -> tuple[pd.DataFr
         The runs table and the paths written.
 
     Raises:
-        ScenarioError: when runs are missing or results do not belong to the plan (nothing written).
+        ScenarioError: when runs are missing, result files or daily tables are damaged, or results
+            do not belong to the plan (nothing written).
     """
     plan = load_plan(directory)
     records = collect(plan)

@@ -24,7 +24,9 @@ class Summary:
         failed: Runs that raised now (recorded with their error).
         failed_ids: Their run ids.
         wall_s: Wall seconds of the execute.
-        interrupted: Whether it was stopped by Ctrl-C (the finished runs are kept).
+        interrupted: Whether it was stopped before the end (the finished runs are kept).
+        terminated: Stopped by SIGTERM (``interrupted`` is set too).
+        lost_worker: Stopped because a pool worker died (``interrupted`` is set too).
     """
 
     planned: int = 0
@@ -35,6 +37,8 @@ class Summary:
     failed_ids: list[int] = field(default_factory=list)
     wall_s: float = 0.0
     interrupted: bool = False
+    terminated: bool = False
+    lost_worker: bool = False
 
     @property
     def executed(self) -> int:
@@ -57,7 +61,14 @@ class Summary:
         if self.failed_ids:
             text += f"; failed run ids: {format_ids(self.failed_ids, limit=10)}"
         if self.interrupted:
-            text = "interrupted: " + text + "; finished runs are kept, run execute again to resume"
+            cause = (
+                "terminated (SIGTERM)"
+                if self.terminated
+                else "stopped: a worker process died (killed, or out of memory)"
+                if self.lost_worker
+                else "interrupted"
+            )
+            text = f"{cause}: {text}; finished runs are kept, run execute again to resume"
         return text
 
 

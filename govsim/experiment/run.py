@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from govsim.experiment import results as store
@@ -186,17 +187,17 @@ def run_chunk(
 ) -> list[tuple[int, str]]:
     """Run a chunk of tasks in this process, writing each result file; return ``(run_id, status)``.
 
-    A run whose valid result file already exists (written by an earlier attempt of this chunk on a
-    worker that died, or by an overlapping execute) is not run again. ``done(run_id, status)`` is
-    called after each run (in-process progress).
+    A run whose result is already finished (:func:`govsim.experiment.results.finished`: written by
+    an earlier attempt of this chunk on a worker that died, or by an overlapping execute) is not run
+    again. ``done(run_id, status)`` is called after each run (in-process progress).
     """
     writer = store.ResultWriter(ctx.results_dir)
     stamp = store.Stamp(ctx.design_hash, ctx.code_version)
+    results_dir = Path(ctx.results_dir)
     out: list[tuple[int, str]] = []
     for task in tasks:
         existing = writer.read(task.run_id)
-        fresh = existing is not None and store.matches(existing, stamp)
-        if fresh and (existing["status"] == "ok" or not retry_failed):  # type: ignore[index]
+        if existing is not None and store.finished(results_dir, existing, stamp, retry_failed):
             status = existing["status"]
         else:
             record, timeseries = run_one(ctx, task)

@@ -9,13 +9,23 @@ done, so resubmitting the whole array resumes an interrupted sweep. After the ar
 ``govsim merge DIR``.
 
 Defaults come from the experiment's ``slurm:`` section and can be overridden by flags.
+
+Every value written into the script is checked or quoted: a value holding a control character (a
+newline would start a line that bash runs) is refused with a message naming the setting; values in
+``#SBATCH`` directives are written bare when they are plain words and otherwise double-quoted the
+way sbatch reads directives (backslash before ``"`` and ``\\``; a ``#`` inside quotes does not end
+the directive); paths and arguments in shell lines are quoted with :func:`shlex.quote`. The
+``setup`` lines and ``extra_directives`` are shell code and directives the user writes on purpose;
+each must still be one line.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +38,31 @@ from govsim.outputs import atomic_write_text
 
 SCRIPT = "govsim-array.sbatch"
 SLURM_DIR = "slurm"
+_BARE_DIRECTIVE_VALUE = re.compile(r"^[A-Za-z0-9_.,:/%@+=-]+$")
+
+
+def control_characters(where: str, value: str) -> list[str]:
+    """A located message for each value holding a control character (none when it is one line).
+
+    Args:
+        where: What the value is, for the message (``slurm.partition``).
+        value: The text written into the script.
+    """
+    for position, char in enumerate(value):
+        if unicodedata.category(char) == "Cc":
+            return [
+                f"{where}: contains the control character {char!r} at position {position} "
+                f"(in {value!r}); every value in the sbatch script must be one line of printable "
+                "text"
+            ]
+    return []
+
+
+def directive_value(value: str) -> str:
+    """A value as sbatch reads it in an ``#SBATCH`` line: bare if a plain word, else double-quoted."""
+    if _BARE_DIRECTIVE_VALUE.match(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass
@@ -62,28 +97,56 @@ def render(
         python: Interpreter the tasks run (default: this one).
         executor_args: Extra arguments for ``govsim execute`` (default: a process pool when a task
             has more than one CPU, else serial).
+
+    Raises:
+        ScenarioError: when a value holds a control character (each one located).
     """
     plan_dir = plan.dir.resolve()
+    interpreter = python or sys.executable
+    name = str(plan.manifest["name"])
+    settings = {
+        "partition": spec.partition,
+        "account": spec.account,
+        "time": spec.time,
+        "mem": spec.mem,
+    }
+    problems = [
+        *control_characters("the plan directory's path", str(plan_dir)),
+        *control_characters("the plan's name (manifest.json)", name),
+        *control_characters(
+            "the plan's code version (manifest.json)", str(plan.manifest["code_version"])
+        ),
+        *control_characters("the Python interpreter's path", interpreter),
+        *(m for k, v in settings.items() if v for m in control_characters(f"slurm.{k}", v)),
+        *(
+            m
+            for i, line in enumerate(spec.extra_directives)
+            for m in control_characters(f"slurm.extra_directives[{i}]", line)
+        ),
+        *(
+            m
+            for i, line in enumerate(spec.setup)
+            for m in control_characters(f"slurm.setup[{i}]", line)
+        ),
+        *(m for a in executor_args or [] for m in control_characters("execute argument", a)),
+    ]
+    if problems:
+        raise ScenarioError(problems)
     tasks = max(1, math.ceil(plan.n_runs / spec.runs_per_task))
     logs = plan_dir / SLURM_DIR / "logs"
     array = f"0-{tasks - 1}" + (f"%{spec.max_parallel}" if spec.max_parallel else "")
     lines = [
         "#!/bin/bash",
-        f"#SBATCH --job-name=govsim-{plan.manifest['name']}",
+        f"#SBATCH --job-name={directive_value(f'govsim-{name}')}",
         f"#SBATCH --array={array}",
-        f"#SBATCH --output={logs}/%A_%a.out",
-        f"#SBATCH --error={logs}/%A_%a.out",
+        f"#SBATCH --output={directive_value(f'{logs}/%A_%a.out')}",
+        f"#SBATCH --error={directive_value(f'{logs}/%A_%a.out')}",
         "#SBATCH --ntasks=1",
-        f"#SBATCH --cpus-per-task={spec.cpus_per_task}",
+        f"#SBATCH --cpus-per-task={int(spec.cpus_per_task)}",
     ]
-    for flag, value in (
-        ("partition", spec.partition),
-        ("account", spec.account),
-        ("time", spec.time),
-        ("mem", spec.mem),
-    ):
+    for flag, value in settings.items():
         if value:
-            lines.append(f"#SBATCH --{flag}={value}")
+            lines.append(f"#SBATCH --{flag}={directive_value(value)}")
     for extra in spec.extra_directives:
         lines.append(extra if extra.startswith("#SBATCH") else f"#SBATCH {extra}")
     if executor_args is None:
@@ -92,7 +155,6 @@ def render(
             if spec.cpus_per_task > 1
             else ["--executor", "serial"]
         )
-    interpreter = python or sys.executable
     command = (
         f"{shlex.quote(interpreter)} -m govsim.cli execute {shlex.quote(str(plan_dir))} "
         f'--shard "${{SLURM_ARRAY_TASK_ID}}/{tasks}" '
@@ -100,12 +162,13 @@ def render(
     )
     lines += [
         "",
-        f"# govsim sweep '{plan.manifest['name']}': {plan.n_runs} runs in {tasks} tasks of up to {spec.runs_per_task}.",
-        f"# design {plan.manifest['design_hash'][:12]}, code {plan.manifest['code_version']}",
-        f"# submit: sbatch {plan_dir / SLURM_DIR / SCRIPT}; afterwards: govsim merge {plan_dir}",
+        f"# govsim sweep {shlex.quote(name)}: {plan.n_runs} runs in {tasks} tasks of up to {spec.runs_per_task}.",
+        f"# design {str(plan.manifest['design_hash'])[:12]}, code {shlex.quote(str(plan.manifest['code_version']))}",
+        f"# submit: sbatch {shlex.quote(str(plan_dir / SLURM_DIR / SCRIPT))}; "
+        f"afterwards: govsim merge {shlex.quote(str(plan_dir))}",
         "set -euo pipefail",
         *spec.setup,
-        f"# same as: govsim execute {plan_dir} --shard $SLURM_ARRAY_TASK_ID/{tasks}",
+        f"# same as: govsim execute {shlex.quote(str(plan_dir))} --shard $SLURM_ARRAY_TASK_ID/{tasks}",
         command,
         "",
     ]

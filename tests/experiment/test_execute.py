@@ -239,3 +239,166 @@ def test_ctrl_c_keeps_finished_runs_and_says_so(
     kept = sum(1 for _ in store.iter_result_files(p.results_dir))
     assert 10 <= kept < 100
     assert execute(p.dir, progress=False).executed == 100 - kept
+
+
+# --- stopping cleanly: the pool's workers go with the parent, exact counts, no tracebacks ---
+
+
+def children(pid: int) -> set[int]:
+    """The process ids whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that still run (zombies count as gone)."""
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
+def start_pool_execute(p: Plan, executor: str = "processes") -> tuple[subprocess.Popen, set[int]]:
+    """`govsim execute --executor processes` (or dask) in its own process group, once it has
+    written 10 results (chunks of 20, so every worker is in the middle of one); returns it and its
+    children."""
+    pool = ["--executor", executor, "--workers", "2", "--chunk-size", "20"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govsim.cli", "execute", str(p.dir), *pool],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while sum(1 for _ in store.iter_result_files(p.results_dir)) < 10:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the execute never got going"
+        time.sleep(0.05)
+    kids = children(proc.pid)
+    assert len(kids) >= 2  # two workers (and multiprocessing's resource tracker)
+    return proc, kids
+
+
+def wait_gone(pids: set[int], timeout: float = 60) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive(pids)
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_one_ctrl_c_stops_a_process_pool_with_an_exact_count(
+    write_experiment: Callable[..., Path], tmp_path: Path, executor: str
+) -> None:
+    if executor == "dask":
+        pytest.importorskip("distributed", reason="the cluster extra is part of the dev install")
+    p = planned(write_experiment, tmp_path, uniform_x(n=300, set_="{sleep: 0.1}"))
+    proc, workers = start_pool_execute(p, executor)
+    os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it: to the workers too
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert wait_gone(workers) == set()
+    on_disk = sum(1 for _ in store.iter_result_files(p.results_dir))
+    assert f"interrupted: executed {on_disk} runs ({on_disk} ok, 0 failed)" in err, err
+    assert 10 <= on_disk < 300
+    assert not [f for f in p.results_dir.rglob(".*")]  # no temporary files of killed workers
+    assert execute(p.dir, progress=False).executed == 300 - on_disk
+
+
+def test_killing_a_pool_execute_takes_its_workers_with_it(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=300, set_="{sleep: 0.1}"))
+    proc, workers = start_pool_execute(p)
+    os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up: scancel -9, the OOM killer
+    proc.communicate(timeout=60)
+    assert wait_gone(workers) == set()  # before: they ran on forever (~190 MB each)
+    done_before = sum(1 for _ in store.iter_result_files(p.results_dir))
+    resumed = execute(p.dir, progress=False)
+    assert resumed.executed == 300 - done_before
+    assert not [f for f in p.results_dir.rglob(".*")]
+
+
+def test_a_worker_killed_from_outside_stops_the_execute_with_an_exact_count(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=300, set_="{sleep: 0.1}"))
+    proc, kids = start_pool_execute(p)
+    workers = {pid for pid in kids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    os.kill(min(workers), signal.SIGKILL)  # as the OOM killer would
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    on_disk = sum(1 for _ in store.iter_result_files(p.results_dir))
+    assert (
+        f"stopped: a worker process died (killed, or out of memory): executed {on_disk} runs" in err
+    )
+    assert "Traceback" not in err and wait_gone(kids) == set()
+
+
+def test_sigterm_stops_an_execute_like_ctrl_c_with_exit_143(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=100, set_="{sleep: 0.05}"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govsim.cli", "execute", str(p.dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while sum(1 for _ in store.iter_result_files(p.results_dir)) < 10:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    on_disk = sum(1 for _ in store.iter_result_files(p.results_dir))
+    assert f"terminated (SIGTERM): executed {on_disk} runs" in err and "Traceback" not in err
+
+
+# --- damaged result files count as not run ---
+
+
+def test_a_malformed_record_is_run_again(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=6))
+    execute(p.dir, progress=False)
+    path = store.result_path(p.results_dir, 2)
+    good = path.read_bytes()
+    path.write_text(good.decode().replace('"wall_s":', '"wall_s":"abc","was":'))
+    again = execute(p.dir, progress=False)
+    assert (again.executed, again.skipped) == (1, 5)
+    assert store.read_result(path) is not None
+
+
+def test_temporary_files_of_killed_writers_are_removed(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=4))
+    execute(p.dir, progress=False)
+    bucket = store.result_path(p.results_dir, 0).parent
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = store.this_host()
+    dead = bucket / f".run-00000001.json.{gone.pid}-0123abcd@{host}.tmp"
+    live = bucket / f".run-00000002.json.{os.getpid()}-0123abcd@{host}.tmp"
+    remote = bucket / f".run-00000003.json.{gone.pid}-0123abcd@node-elsewhere.tmp"
+    for f in (dead, live, remote):
+        f.write_bytes(b"{half")
+    execute(p.dir, progress=False)
+    assert not dead.exists() and live.exists() and remote.exists()

@@ -1,4 +1,4 @@
-"""Merging: completeness checks, the tidy runs table, the plain runs CSV and stale tables."""
+"""Merging: completeness checks, the tidy runs table, the plain runs CSV, stale tables, damage."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from govsim.config import ScenarioError
+from govsim.experiment import results as store
+from govsim.experiment.cli import main
 from govsim.experiment.execute import execute
 from govsim.experiment.merge import merge, read_runs
 from govsim.experiment.plan import load_plan, plan
@@ -101,3 +103,76 @@ def test_timeseries_needs_a_plan_that_kept_them(
     with pytest.raises(ScenarioError, match="did not keep daily tables"):
         merge(p.dir, timeseries=True)
     assert not (p.dir / "runs.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (
+            lambda t: t.replace('"run_id":2', '"run_id":null'),
+            "run_id: Input should be a valid integer (got null)",
+        ),
+        (
+            lambda t: t.replace('"wall_s":', '"wall_s":"abc","x":'),
+            'wall_s: Input should be a valid number (got "abc")',
+        ),
+        (lambda t: t[: len(t) // 2], "not a JSON record"),
+        (lambda t: "[1, 2]", "expected a JSON object (got list)"),
+    ],
+    ids=["run_id-null", "wall_s-text", "truncated", "not-an-object"],
+)
+def test_a_malformed_record_is_named_not_a_traceback(
+    write_experiment: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[str], str],
+    expected: str,
+) -> None:
+    p, _ = plan(load_experiment(write_experiment(uniform_x(n=4))), tmp_path / "p")
+    execute(p.dir, progress=False)
+    path = store.result_path(p.results_dir, 2)
+    path.write_text(damage(path.read_text()))
+    assert main(["merge", str(p.dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {path}: {expected}" in err and "Traceback" not in err
+    assert f"run `govsim execute {p.dir}` to run them again" in err
+    assert not (p.dir / "runs.parquet").exists()
+    assert execute(p.dir, progress=False).executed == 1  # execute counts it as not run
+    assert main(["merge", str(p.dir)]) == 0
+
+
+@pytest.mark.slow
+def test_a_truncated_or_corrupt_daily_table_is_named_and_run_again(
+    write_experiment: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_experiment(
+        """
+        scenario: baseline
+        set: {population.citizens: 200}
+        parameters:
+          dispatch.data_sharing: {levels: [0.1, 0.9]}
+        design: {method: grid}
+        days: 2
+        timeseries: true
+        root_seed: 3
+        """
+    )
+    p, _ = plan(load_experiment(path), tmp_path / "p")
+    assert execute(p.dir, progress=False).ok == 2
+    table = store.timeseries_path(p.results_dir, 1)
+    whole = table.read_bytes()
+    table.write_bytes(whole[: len(whole) // 2])  # a disk that filled up, a copy cut short
+    assert main(["merge", str(p.dir), "--timeseries"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {table}: truncated" in err and "Traceback" not in err
+    assert not (p.dir / "runs.parquet").exists()
+    assert execute(p.dir, progress=False).executed == 1  # before: "all done", stuck for ever
+    assert table.read_bytes() == whole
+
+    table.write_bytes(b"PAR1" + b"\0" * (len(whole) - 8) + b"PAR1")  # same size, garbage inside
+    assert main(["merge", str(p.dir), "--timeseries"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {table}: unreadable" in err and "delete the unreadable files" in err
+    table.unlink()
+    assert execute(p.dir, progress=False).executed == 1
+    assert main(["merge", str(p.dir), "--timeseries"]) == 0

@@ -1,9 +1,11 @@
-"""SLURM job arrays: the sbatch script, and a real single-node SLURM running a sweep end to end."""
+"""SLURM job arrays: the sbatch script (values quoted or refused), and a real single-node SLURM running a
+sweep end to end."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -184,3 +186,125 @@ def test_dask_slurm_jobs_that_cannot_start_are_reported(
     with pytest.raises(ScenarioError, match="no Dask worker joined within 5 s"):
         execute(p.dir, executor="dask", progress=False)
     assert not p.results_dir.exists()
+
+
+# --- every value written is refused or quoted ---
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--partition", "short\ntouch X"),
+        ("--account", "lab\r\n#SBATCH --x"),
+        ("--partition", "a\0b"),
+    ],
+)
+def test_a_value_with_a_control_character_is_refused_with_its_setting(
+    write_experiment: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    value: str,
+) -> None:
+    p = planned(write_experiment, tmp_path, "p")
+    monkeypatch.chdir(tmp_path)
+    assert main(["slurm", str(p.dir), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert f"error: slurm.{flag[2:]}: contains the control character" in err
+    assert not (p.dir / "slurm" / "govsim-array.sbatch").exists()
+
+
+def test_setup_lines_and_directives_must_each_be_one_line(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, "p")
+    with pytest.raises(ScenarioError) as info:
+        write_script(
+            p.dir,
+            overrides={
+                "setup": ["module load x", "cd /\nrm -rf ~"],
+                "extra_directives": ["--a\tb"],
+            },
+        )
+    assert [m.split(":")[0] for m in info.value.messages] == [
+        "slurm.extra_directives[0]",
+        "slurm.setup[1]",
+    ]
+
+
+def sbatch_directive_arguments(line: str) -> list[str]:
+    """The arguments sbatch takes from an ``#SBATCH`` line (its rules: whitespace separates,
+    '...' and "..." group, a backslash escapes the next character, an unquoted # ends the line)."""
+    args: list[str] = []
+    current: list[str] | None = None
+    quote = None
+    escaped = False
+    for char in line.removeprefix("#SBATCH"):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+            current = current if current is not None else []
+            continue
+        elif quote:
+            if char == quote:
+                quote = None
+                continue
+        elif char in "\"'":
+            quote = char
+            current = current if current is not None else []
+            continue
+        elif char == "#":
+            break
+        elif char.isspace():
+            if current is not None:
+                args.append("".join(current))
+                current = None
+            continue
+        current = (current if current is not None else []) + [char]
+    if current is not None:
+        args.append("".join(current))
+    return args
+
+
+def test_directive_values_are_quoted_the_way_sbatch_reads_them(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, "p")
+    values = {"partition": 'gpu a"b#c', "account": "lab\\x 'y'"}
+    text = write_script(p.dir, overrides=values).text
+    for flag, value in values.items():
+        (line,) = [x for x in text.splitlines() if x.startswith(f"#SBATCH --{flag}=")]
+        assert sbatch_directive_arguments(line) == [f"--{flag}={value}"]
+
+
+def test_a_plan_directory_with_shell_characters_is_passed_verbatim(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    weird = tmp_path / "my plan $(touch PWNED) `touch PWNED` 'q\" ;x"
+    p = plan(load_experiment(write_experiment(uniform_x(n=6))), weird)[0]
+    received = tmp_path / "argv.txt"
+    fake_python = tmp_path / "fake-python"  # records the arguments instead of running govsim
+    fake_python.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" > {shlex.quote(str(received))}\n')
+    fake_python.chmod(0o755)
+    script = write_script(p.dir, python=str(fake_python))
+    for line in script.text.splitlines():
+        if line.startswith("#SBATCH --output="):
+            assert sbatch_directive_arguments(line) == [
+                f"--output={weird.resolve()}/slurm/logs/%A_%a.out"
+            ]
+    ran = subprocess.run(
+        ["bash", str(script.path)],
+        cwd=tmp_path,
+        env={**os.environ, "SLURM_ARRAY_TASK_ID": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    argv = received.read_text().splitlines()
+    assert argv[:3] == ["-m", "govsim.cli", "execute"]
+    assert argv[3] == str(weird.resolve())
+    assert argv[4:6] == ["--shard", "0/1"]
+    assert not list(tmp_path.rglob("PWNED"))
