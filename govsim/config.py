@@ -488,31 +488,101 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     return out
 
 
-def _model_fields_at(path: tuple[Any, ...]) -> list[str]:
-    """Names allowed at a key path of the schema (for did-you-mean)."""
-    model: Any = Scenario
+def fields_allowed(root: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """Names allowed at a key path of a schema (for did-you-mean).
+
+    The path walks through model fields, the values of dict-valued fields (a key such as a
+    category name is skipped) and optional or union annotations (their model member).
+    """
+    model: Any = root
     at_dict_key = False
     for p in path:
         if at_dict_key:  # p is a key of a dict-valued field (e.g. a category name): no lookup
             at_dict_key = False
             continue
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            f = model.model_fields.get(str(p))
-            if f is None:
-                return []
-            ann = f.annotation
-        else:
-            ann = model
+        model = _model_in(model)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        f = model.model_fields.get(str(p))
+        if f is None:
+            return []
+        ann = f.annotation
         args = getattr(ann, "__args__", ())
-        origin = getattr(ann, "__origin__", None)
-        if origin is dict and len(args) == 2:
+        if getattr(ann, "__origin__", None) is dict and len(args) == 2:
             model = args[1]
             at_dict_key = True
             continue
         model = ann
+    model = _model_in(model)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model member of an optional or union annotation (the annotation itself otherwise)."""
+    if isinstance(annotation, type):
+        return annotation
+    members = [
+        a
+        for a in getattr(annotation, "__args__", ())
+        if isinstance(a, type) and issubclass(a, BaseModel)
+    ]
+    return members[0] if members else annotation
+
+
+def located_messages(
+    exc: ValidationError,
+    where: dict[tuple[str, ...], str],
+    default_source: str,
+    root: type[BaseModel],
+) -> list[str]:
+    """Every problem of a pydantic validation as ``file:line: key.path: what (got ...)``.
+
+    The one formatter of validation errors, for scenarios and experiment files alike: unknown
+    keys get the allowed ones and a did-you-mean; a model-level validator that names the
+    offending key path at the start of its message (``categories.x.owners: ...``) is located at
+    that key's line.
+
+    Args:
+        exc: The validation error.
+        where: ``file:line`` of every key path of the document.
+        default_source: Where to point when no key path is found (the file, or ``--set``).
+        root: The schema validated against.
+
+    Returns:
+        The messages, sorted by file and line.
+    """
+    messages = []
+    for err in exc.errors(include_url=False):
+        # pydantic marks a bad dict key with a "[key]" location part: drop it
+        loc = tuple(str(p) for p in err["loc"] if p != "[key]")
+        msg = err["msg"].removeprefix("Value error, ")
+        named = (
+            re.match(r"([A-Za-z_][\w.]*)(?=: | must )", msg)
+            if err["type"] == "value_error"
+            else None
+        )
+        full = (*loc, *named.group(1).split(".")) if named else loc
+        at = next((where[full[:i]] for i in range(len(full), -1, -1) if full[:i] in where), None)
+        if err["type"] == "extra_forbidden":
+            allowed = fields_allowed(root, loc[:-1])
+            hint = difflib.get_close_matches(loc[-1], allowed, n=1)
+            dym = f"; did you mean '{hint[0]}'?" if hint else ""
+            msg = (
+                f"unknown key{dym} (allowed here: {', '.join(allowed)})"
+                if allowed
+                else "unknown key"
+            )
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif err["type"] == "literal_error" and len(loc) and loc[-1] not in ("mode",):
+            msg = f"{msg} (got {_describe_input(err.get('input'))})"
+        elif "input" in err and not isinstance(err.get("input"), dict):
+            msg = f"{msg} (got {_describe_input(err['input'])})"
+        path = _fmt_path(loc) if loc else ""
+        messages.append(f"{at or default_source}: {path + ': ' if path else ''}{msg}")
+    return sorted(messages, key=_by_location)
 
 
 def _describe_input(value: Any) -> str:
@@ -529,46 +599,7 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
-        messages = []
-        for err in exc.errors(include_url=False):
-            # pydantic marks a bad dict key with a "[key]" location part: drop it
-            loc = tuple(str(p) for p in err["loc"] if p != "[key]")
-            msg = err["msg"].removeprefix("Value error, ")
-            # a model-level validator names the offending key path at the start of its message
-            # ("categories.x.owners: ..."): use it to find the line
-            named = (
-                re.match(r"([A-Za-z_][\w.]*)(?=: | must )", msg)
-                if err["type"] == "value_error"
-                else None
-            )
-            full = (*loc, *named.group(1).split(".")) if named else loc
-            where = None
-            for i in range(len(full), -1, -1):
-                if full[:i] in doc.where:
-                    where = doc.where[full[:i]]
-                    break
-            where = where or default_source
-            if err["type"] == "extra_forbidden":
-                allowed = _model_fields_at(loc[:-1])
-                hint = difflib.get_close_matches(loc[-1], allowed, n=1)
-                dym = f"; did you mean '{hint[0]}'?" if hint else ""
-                msg = (
-                    f"unknown key{dym} (allowed here: {', '.join(allowed)})"
-                    if allowed
-                    else "unknown key"
-                )
-            elif err["type"] == "literal_error" and len(loc) and loc[-1] not in ("mode",):
-                msg = f"{msg} (got {_describe_input(err.get('input'))})"
-            elif (
-                "input" in err
-                and err["type"] not in ("missing",)
-                and not isinstance(err.get("input"), dict)
-            ):
-                msg = f"{msg} (got {_describe_input(err['input'])})"
-            path = _fmt_path(loc) if loc else ""
-            # model-level validators report their own key path in the message
-            messages.append(f"{where}: {path + ': ' if path else ''}{msg}")
-        raise ScenarioError(sorted(messages, key=_by_location)) from None
+        raise ScenarioError(located_messages(exc, doc.where, default_source, Scenario)) from None
     check_memory(scenario, doc, default_source)
     return scenario
 
@@ -700,7 +731,7 @@ def check_parameter_path(dotted: str) -> None:
     for i, p in enumerate(parts):
         if not isinstance(cur, dict) or p not in cur:
             allowed = list(cur) if isinstance(cur, dict) else []
-            allowed = allowed or _model_fields_at(tuple(parts[:i]))
+            allowed = allowed or fields_allowed(Scenario, tuple(parts[:i]))
             hint = difflib.get_close_matches(p, allowed, n=1)
             dym = f"; did you mean '{hint[0]}'?" if hint else ""
             raise ScenarioError([f"{dotted}: '{p}' is not a scenario key here{dym}"])

@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from govsim.config import (
     Located,
     ScenarioError,
     check_parameter_path,
     load_scenario,
+    located_messages,
     name_from_file,
     parse_yaml,
     read_yaml_file,
@@ -335,67 +336,11 @@ class Experiment:
     where: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
-def _fields_at(model: Any, path: tuple[str, ...]) -> list[str]:
-    """Names allowed at ``path`` inside ``model`` (for did-you-mean)."""
-    for p in path:
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            f = model.model_fields.get(p)
-            if f is None:
-                return []
-            model = f.annotation
-        elif getattr(model, "__origin__", None) is dict:
-            model = model.__args__[1]
-        else:
-            args = [a for a in getattr(model, "__args__", ()) if isinstance(a, type)]
-            models = [a for a in args if issubclass(a, BaseModel)]
-            if not models:
-                return []
-            model = models[0]
-            f = model.model_fields.get(p)
-            if f is None:
-                return []
-            model = f.annotation
-    args = [
-        a
-        for a in getattr(model, "__args__", ())
-        if isinstance(a, type) and issubclass(a, BaseModel)
-    ]
-    if args:
-        model = args[0]
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
-
-
 def _locate(where: dict[tuple[str, ...], str], loc: tuple[str, ...], default: str) -> str:
     for i in range(len(loc), -1, -1):
         if loc[:i] in where:
             return where[loc[:i]]
     return default
-
-
-def _messages(exc: ValidationError, where: dict[tuple[str, ...], str], source: str) -> list[str]:
-    out = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            allowed = _fields_at(ExperimentSpec, loc[:-1])
-            hint = difflib.get_close_matches(loc[-1], allowed, n=1)
-            dym = f"; did you mean '{hint[0]}'?" if hint else ""
-            msg = (
-                f"unknown key{dym} (allowed here: {', '.join(allowed)})"
-                if allowed
-                else "unknown key"
-            )
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif "input" in err and not isinstance(err["input"], dict):
-            shown = repr(err["input"])
-            msg = f"{msg} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
-        path = ".".join(loc)
-        out.append(f"{_locate(where, loc, source)}: {path + ': ' if path else ''}{msg}")
-    return out
 
 
 def _default_at(dotted: str) -> Any:
@@ -549,7 +494,7 @@ def load_experiment_text(text: str, source: str, base_dir: Path | None = None) -
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_messages(exc, doc.where, source)) from None
+        raise ScenarioError(located_messages(exc, doc.where, source, ExperimentSpec)) from None
     problems: list[str] = _design_size_problems(spec, doc.where, source)
     base: dict[str, Any] | None = None
     integer: dict[str, bool] = {}
