@@ -81,8 +81,8 @@ _REDISPATCH_STATES = np.array([True, False, True, False, False, True, False, Fal
 
 
 def _filled(k: int, value: float, dtype: type) -> np.ndarray:
-    """``np.full(k, value, dtype)`` at a third of its cost (the engine fills event columns some 25
-    times a day at 10k citizens)."""
+    """``np.full(k, value, dtype)`` without its argument handling: the engine fills event columns
+    many times a day, mostly a few elements long."""
     a = np.empty(k, dtype)
     a.fill(value)
     return a
