@@ -31,16 +31,8 @@ from scipy import stats
 from experiments.common import replicate_seed
 from govsim.config import load_scenario
 from govsim.runner import simulate
+from govsim.schema import INDICATORS
 
-INDICATORS = (
-    "response",
-    "on_time_closure",
-    "closure",
-    "satisfaction",
-    "verified_resolution",
-    "traces",
-    "repeat_complaint",
-)
 REGIMES: dict[str, dict[str, float]] = {
     "speed": {"response": 1.0, "on_time_closure": 2.0, "closure": 2.0},
     "closure": {"closure": 1.0},
