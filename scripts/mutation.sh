@@ -5,10 +5,10 @@
 #   bash scripts/mutation.sh govsim/platform/intake.py      # one module
 #   JOBS=4 bash scripts/mutation.sh govsim/agents/citizen.py
 #
-# For each module, the tracked files are copied to a scratch folder (MUTATION_DIR, default
-# .mutation/<module>; mutmut writes its mutants/ there, never in the checkout), mutmut's settings
-# are appended to the copy's pyproject.toml: mutate only that module, run only its test
-# selection (below). mutmut first runs the selection once to learn which tests reach which
+# For each module, the working tree (tracked files and new ones git does not ignore) is copied to
+# a scratch folder (MUTATION_DIR, default .mutation/<module>; mutmut writes its mutants/ there,
+# never in the checkout), and mutmut's settings are appended to the copy's pyproject.toml: mutate
+# only that module, run only its test selection (below). mutmut first runs the selection once to learn which tests reach which
 # function, then runs, for each mutant, only the tests that reach it. The script prints the counts
 # and the score (killed + timeouts) / all mutants; `cd <scratch> && mutmut results` lists the
 # survivors and `mutmut show NAME` shows one. Results: docs/testing.md.
@@ -28,7 +28,8 @@ tests_for() {
     case "$1" in
         govsim/agents/citizen.py) echo "tests/agents/test_citizen.py" ;;
         govsim/agents/official.py) echo "tests/agents/test_official.py" ;;
-        govsim/platform/assessment.py) echo "tests/platform/test_assessment.py" ;;
+        govsim/platform/assessment.py)
+            echo "tests/platform/test_assessment.py tests/platform/test_assessment_rules.py" ;;
         govsim/platform/intake.py) echo "tests/platform/test_intake.py" ;;
         *)
             echo "scripts/mutation.sh: $1: no test selection for this module (expected one of" \
@@ -54,18 +55,21 @@ done
 
 for module in "$@"; do
     selection=$(tests_for "$module")
+    # shellcheck disable=SC2086  # the selection is a space-separated list of test files
+    listed=$(printf '"%s", ' $selection)
     name=$(basename "$module" .py)
     scratch="${MUTATION_DIR:-$ROOT/.mutation}/$name"
     rm -rf "$scratch"
     mkdir -p "$scratch"
-    git ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$scratch")
+    git ls-files -z --cached --others --exclude-standard |
+        (cd "$ROOT" && xargs -0 cp --parents -t "$scratch")
     cat >>"$scratch/pyproject.toml" <<EOF
 
 [tool.mutmut]
 source_paths = ["govsim"]
 only_mutate = ["$module"]
 pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
-pytest_add_cli_args_test_selection = ["$selection"]
+pytest_add_cli_args_test_selection = [${listed%, }]
 EOF
     echo "== $module  (tests: $selection; scratch: $scratch)"
     started=$(date +%s)

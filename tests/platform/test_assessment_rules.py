@@ -47,6 +47,7 @@ def test_response_counts_cases_due_or_acted_on_and_the_boundary_is_on_time() -> 
     rows = [
         dict(t_owner=9.5),  # not due yet, not acted on: left out
         dict(t_owner=9.5, t_started=9.7),  # acted on before it was due: counts, responded
+        dict(t_owner=9.8, t_closed=9.9, state=CLOSED),  # closed before it was due: the same
         dict(t_owner=5.0),  # due, never acted on: counts, not responded
         dict(t_owner=5.0, t_started=7.0),  # acted on late: counts, not responded
         dict(t_owner=9.0),  # exactly the response time old, not acted on: not yet due
@@ -54,7 +55,7 @@ def test_response_counts_cases_due_or_acted_on_and_the_boundary_is_on_time() -> 
         dict(),  # never reached its owner: left out
     ]
     ind, _, _ = indicators(rows, now=10.0)
-    assert ind[0, IND["response"]] == pytest.approx(2 / 4)
+    assert ind[0, IND["response"]] == pytest.approx(3 / 5)
 
 
 def test_on_time_closure_counts_closed_or_overdue_cases_and_the_deadline_itself() -> None:
@@ -86,6 +87,20 @@ def test_a_kind_with_one_unit_does_not_stop_the_ranking_of_the_others() -> None:
     assert r.penalised.tolist() == [False, True, False]
     np.testing.assert_array_equal(r.indicators, ind)
     np.testing.assert_array_equal(r.caught_share, caught)
+
+
+def test_ties_in_score_are_penalised_in_unit_order() -> None:
+    """Equal scores are ranked by unit index (a stable sort), so the penalised set does not depend
+    on the sorting algorithm: 40 units of one kind, scores 0.2, 0.5 or 0.8 in a shuffled order,
+    ``penalty_share`` 0.5; the cut at 20 falls inside the 0.5 group, whose lowest indices go first.
+    """
+    s = Scenario(assessment={"weights": {"closure": 1.0}, "penalty_share": 0.5, "penalty": 0.2})
+    closure = np.random.default_rng(0).permutation(np.repeat([0.2, 0.5, 0.8], [12, 16, 12]))
+    ind = np.full((40, len(INDICATORS)), nan)
+    ind[:, IND["closure"]] = closure
+    r = score_units(ind, np.zeros(40), np.zeros(40, int), np.zeros(40, bool), None, s)
+    want = sorted(range(40), key=lambda i: (closure[i], i))[:20]
+    assert np.flatnonzero(r.penalised).tolist() == sorted(want)
 
 
 def _learning(**kw: float) -> Scenario:
