@@ -26,7 +26,9 @@ JOBS="${JOBS:-2}"
 # tests are left out: a mutant of a function the model calls every day would rerun all of them)
 tests_for() {
     case "$1" in
-        govsim/agents/citizen.py) echo "tests/agents/test_citizen.py" ;;
+        govsim/agents/citizen.py)
+            echo "tests/agents/test_citizen.py tests/agents/test_citizen_rules.py" \
+                "tests/agents/test_citizen_views.py tests/agents/test_word_of_mouth_threads.py" ;;
         govsim/agents/official.py) echo "tests/agents/test_official.py" ;;
         govsim/platform/assessment.py)
             echo "tests/platform/test_assessment.py tests/platform/test_assessment_rules.py" ;;

@@ -15,6 +15,8 @@ below the smallest effect seen and far above zero.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from govsim.cases import CLOSED_STATES, HOTLINE, PATROL, WITHDRAWN
@@ -31,9 +33,10 @@ GAMING = {
 }
 
 
-def _run(scenario: str = "baseline", seed: int = 1, **over: object) -> GovernanceModel:
-    m = GovernanceModel(scenario=scenario, rng=seed, overrides={**SMALL, **over})
-    for _ in range(m.config.days):
+def _run(scenario: str = "baseline", seed: int = 1, **over: Any) -> GovernanceModel:
+    overrides = {**SMALL, **over}
+    m = GovernanceModel(scenario=scenario, rng=seed, overrides=overrides)
+    for _ in range(int(overrides["days"])):
         m.step()
     return m
 
