@@ -17,11 +17,23 @@ originals unchanged). Two checks per stage:
 1. *pathwise*, exact: at every day end, the engine's own count equals the number of items whose
    logged interval covers that instant (zero tolerance);
 2. *Little's law*, statistical: over the window ``[T0, T1)``, ``|mean_k L(t_k) - lambda W| <=
-   4 SE + edge`` where lambda is items arriving in the window per day, W their mean sojourn, SE
-   the batch-means standard error (10 batches) of the daily samples of L (conservative: it is the
-   error about the stationary mean, larger than the sampling error about the path's time average),
-   and ``edge`` the exact finite-window correction (time inside the window of items that arrived
+   4 SE + edge`` where lambda is items arriving in the window per day, W their mean sojourn and
+   ``edge`` the exact finite-window correction (time inside the window of items that arrived
    before it, plus time beyond it of items that arrived in it) divided by the window length.
+   On one path, lambda W (plus the edge) *is* the time average of L; what is left is the error of
+   sampling L only at the K day ends. An item that stays ``W_i`` days is seen at ``floor(W_i)``
+   or ``floor(W_i) + 1`` day ends; with its arrival's phase within the day uniform that count has
+   mean ``W_i`` and variance ``f_i (1 - f_i)``, ``f_i`` the fractional part of ``W_i``. Summed
+   over independent items, ``SE = sqrt(sum f_i (1 - f_i)) / K``. (The batch-means SE of the daily
+   samples, used before, measures the process's swings about its stationary mean, which a
+   same-path comparison does not have: it was 1.4-4.8 times larger, and for the waiting stage it
+   allowed errors of 1-4 times the quantity itself.) Over 4 variants x 2 seeds x 3 stages the
+   error measured 0.01-2.6 of this SE beyond the edge.
+
+   The check must also be able to fail: its tolerance must be under half the quantity. The
+   waiting stage is busy enough for that only where units are loaded (``baseline_loaded``,
+   ``queues``); in the other variants tasks wait at a day end on about 5 of the 280 day ends, too
+   few to estimate anything, and that stage is checked there only pathwise (check 1).
 """
 
 from __future__ import annotations
@@ -116,11 +128,16 @@ def _covering(intervals: np.ndarray, t: float) -> int:
 
 
 def _little(samples: np.ndarray, items: list[list[tuple[float, float]]], arrivals: np.ndarray):
-    """(L mean, lambda W, SE, edge) over [T0, T1) for items made of one or more intervals."""
+    """(L mean, lambda W, SE, edge) over [T0, T1) for items made of one or more intervals.
+
+    SE is the day-end sampling error of the module docstring: ``sqrt(sum f (1 - f)) / K`` over the
+    window's items' intervals, each clipped to the window's end, ``f`` its fractional part.
+    """
     L = samples[T0:T1]  # day ends T0+1 .. T1
-    batches = L[: len(L) // 10 * 10].reshape(10, -1).mean(axis=1)
-    se = float(batches.std(ddof=1) / math.sqrt(10))
     win = (arrivals >= T0) & (arrivals < T1)
+    clipped = np.array([min(b, T1) - a for k in np.flatnonzero(win) for a, b in items[k]])
+    frac = clipped - np.floor(clipped)
+    se = float(math.sqrt(float((frac * (1.0 - frac)).sum())) / (T1 - T0))
     sojourn = np.array([sum(min(b, 1e9) - a for a, b in ivs) for ivs in items])
     lam_w = float(sojourn[win].sum() / (T1 - T0))
     edge = 0.0
@@ -143,12 +160,29 @@ VARIANTS = {
         "assessment.learning.initial_gaming": 0.5,
         "closed_loop.audit_rate": 0.4,
     },
+    # units near their capacity: tasks wait at day ends on most days (waiting stage L ~ 0.55)
+    "queues": {"population.citizens": 5000, "officials.routine_share": 0.74},
 }
+QUIET_QUEUES = ("baseline", "gaming_audited")
+"""Variants whose queues are non-empty at too few day ends for Little's law on the waiting stage."""
+LITTLE_CASES = [
+    (variant, stage)
+    for variant in VARIANTS
+    for stage in ("system", "waiting", "in_service")
+    if not (stage == "waiting" and variant in QUIET_QUEUES)
+]
+
+
+_RUNS: dict[str, Instrumented] = {}
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def run(request) -> Instrumented:
-    return Instrumented(VARIANTS[request.param], seed=11)
+    # built once per variant: the Little's law cases select variants indirectly, and pytest would
+    # otherwise set the fixture up again each time the order of the cases changes variant
+    if request.param not in _RUNS:
+        _RUNS[request.param] = Instrumented(VARIANTS[request.param], seed=11)
+    return _RUNS[request.param]
 
 
 def test_stage_counts_match_logged_times_every_day(run: Instrumented) -> None:
@@ -164,7 +198,7 @@ def test_stage_counts_match_logged_times_every_day(run: Instrumented) -> None:
         assert run.L_sys[d] == _covering(flat, t) == len(run.open_sets[d]), f"open cases at {t}"
 
 
-@pytest.mark.parametrize("stage", ["system", "waiting", "in_service"])
+@pytest.mark.parametrize(("run", "stage"), LITTLE_CASES, indirect=["run"])
 def test_littles_law(run: Instrumented, stage: str) -> None:
     if stage == "system":
         items, arrivals = run.system_intervals()
@@ -179,6 +213,9 @@ def test_littles_law(run: Instrumented, stage: str) -> None:
     msg = f"{stage}: L {L:.4g} lambda*W {lam_w:.4g} SE {se:.2g} edge {edge:.2g}"
     print(msg)
     assert L > 0, "the stage must be in use for the check to mean anything"
+    assert 4 * se + edge < 0.5 * lam_w, (
+        f"the check cannot tell an error of half the quantity: {msg}"
+    )
     assert abs(L - lam_w) <= 4 * se + edge, msg
 
 

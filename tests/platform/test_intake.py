@@ -153,3 +153,47 @@ def test_a_remembered_day_is_the_day_computed_afresh() -> None:
         assert hotline_day(*a) == f
         assert hotline_day(*a) == f  # the second call is answered from memory
     assert len(set(fresh)) == len(fresh)  # each argument changed the answer
+
+
+@pytest.mark.parametrize(("c", "rho"), [(1, 0.98), (6, 0.99), (40, 0.995)])
+def test_erlang_a_without_abandonment_is_erlang_c_even_near_saturation(c: int, rho: float) -> None:
+    """gamma = 0 is Erlang C; near saturation the queue's tail is long (its mean is of order
+    rho / (1 - rho) calls), so a chain truncated too short would understate waiting."""
+    from govsim.platform.intake import erlang_a
+    from govsim.platform.queueing import erlang_c
+
+    mu = 10.0
+    lam = rho * c * mu
+    p_wait, p_abandon, mean_wait = erlang_a(lam, mu, c, 0.0)
+    assert p_abandon == 0.0
+    assert p_wait == pytest.approx(erlang_c(c, lam / mu), rel=1e-6)
+    assert mean_wait == pytest.approx(mmc_mean_wait(lam, mu, c), rel=1e-6)
+
+
+def _birth_death_reference(lam: float, mu: float, c: int, gamma: float, n_max: int):
+    """The M/M/c+M chain solved directly in log space, truncated at a fixed, generous ``n_max``."""
+    logp = [0.0]
+    for n in range(1, n_max + 1):
+        logp.append(logp[-1] + math.log(lam) - math.log(min(n, c) * mu + max(n - c, 0) * gamma))
+    top = max(logp)
+    p = np.exp(np.array(logp) - top)
+    p /= p.sum()
+    q = np.maximum(np.arange(n_max + 1) - c, 0)
+    mean_q = float((q * p).sum())
+    return float(p[c:].sum()), gamma * mean_q / lam, mean_q / lam
+
+
+@pytest.mark.parametrize(
+    ("lam", "c", "gamma"), [(100.0, 8, 0.5), (30.0, 2, 0.2), (70.0, 6, 1.0), (12.0, 1, 0.05)]
+)
+def test_erlang_a_with_slow_abandonment_matches_the_chain(lam: float, c: int, gamma: float) -> None:
+    """Overloaded centres whose callers give up slowly (gamma of 1 or less per time unit, so the
+    queue holds about (lambda - c mu) / gamma calls): every output matches the chain solved
+    independently with 20,000 states."""
+    from govsim.platform.intake import erlang_a
+
+    mu = 10.0
+    got = erlang_a(lam, mu, c, gamma)
+    want = _birth_death_reference(lam, mu, c, gamma, 20_000)
+    assert got[1] > 0.05  # callers do abandon
+    assert got == pytest.approx(want, rel=1e-6)
