@@ -360,7 +360,7 @@ def test_good_test_scenarios_validate(path: Path) -> None:
             else:
                 yield (*prefix, k), v
 
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = parse_yaml(path.read_text(encoding="utf-8"), str(path)).data  # govsim's own reading
     checked = 0
     for keys, value in leaves({k: v for k, v in raw.items() if k != "extends"}):
         got = resolved

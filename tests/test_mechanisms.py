@@ -25,11 +25,12 @@ from govsim.model import GovernanceModel
 SMALL = {"population.citizens": 2000, "days": 90}
 
 GAMING = {
-    # every unit games from day 0, and keeps its practices all run (no exploration, no motivation
-    # pulling them down), so that the practice under test is exercised on many cases
+    # every unit games from day 0 (where a case threatens a rate), and keeps its practices all run
+    # (no exploration, hence no reinforcement, and no imitation), so that the practice under test
+    # is exercised on many cases
     "assessment.learning.initial_gaming": 0.5,
     "assessment.learning.exploration": 0.0,
-    "assessment.learning.intrinsic_motivation": 0.0,
+    "assessment.learning.imitation_step": 0.0,
 }
 
 

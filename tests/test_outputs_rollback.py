@@ -1,7 +1,8 @@
 """Replacing a run folder (``--force``) rolls back when the last step fails: the old folder stays.
 
-The new folder is complete before anything is replaced; what can still fail is the final rename of
-the new folder into place (a full disk's metadata, a permission change, a network file system).
+The new folder is complete before anything is replaced. Where the system cannot exchange two folders
+atomically, the old one is set aside and the new one renamed in; what can still fail is that final
+rename of the new folder into place (a full disk's metadata, a permission change, a network file system).
 The test makes exactly that rename fail and checks that the old folder is back, intact, and that
 nothing temporary is left. (A mutation that drops the rollback left the old folder under its
 hidden ``.old`` name and no folder at the destination: see docs/testing.md.)
@@ -60,6 +61,9 @@ def test_a_failed_final_rename_puts_the_old_folder_back(
 
         return move
 
+    # the two-rename replacement, used where the atomic exchange of two folders is not available
+    # (with the exchange there is no moment to roll back from: see test_outputs.py)
+    monkeypatch.setattr(govsim.outputs, "exchange_folders", lambda a, b: False)
     monkeypatch.setattr(govsim.outputs.os, "rename", failing(real_rename))
     monkeypatch.setattr(govsim.outputs.os, "replace", failing(real_replace))
     with pytest.raises((OSError, govsim.outputs.OutputError)):

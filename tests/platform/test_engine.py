@@ -138,13 +138,15 @@ def _little(samples: np.ndarray, items: list[list[tuple[float, float]]], arrival
     clipped = np.array([min(b, T1) - a for k in np.flatnonzero(win) for a, b in items[k]])
     frac = clipped - np.floor(clipped)
     se = float(math.sqrt(float((frac * (1.0 - frac)).sum())) / (T1 - T0))
-    sojourn = np.array([sum(min(b, 1e9) - a for a, b in ivs) for ivs in items])
+    # an item still there at the end of the run counts its time up to the run's end (DAYS): its
+    # stay beyond T1 is in the edge term either way
+    sojourn = np.array([sum(min(b, DAYS) - a for a, b in ivs) for ivs in items])
     lam_w = float(sojourn[win].sum() / (T1 - T0))
     edge = 0.0
     for k, ivs in enumerate(items):
         for a, b in ivs:
             if win[k]:
-                edge += max(0.0, min(b, 1e9) - T1)
+                edge += max(0.0, min(b, DAYS) - T1)
             elif arrivals[k] < T0:
                 edge += max(0.0, min(b, T1) - max(a, T0))
     return float(L.mean()), lam_w, se, edge / (T1 - T0)
