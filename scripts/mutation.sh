@@ -28,8 +28,9 @@ tests_for() {
     case "$1" in
         govsim/agents/citizen.py)
             echo "tests/agents/test_citizen.py tests/agents/test_citizen_rules.py" \
-                "tests/agents/test_citizen_views.py tests/agents/test_word_of_mouth_threads.py" ;;
-        govsim/agents/official.py) echo "tests/agents/test_official.py" ;;
+                "tests/agents/test_word_of_mouth_threads.py" ;;
+        govsim/agents/official.py)
+            echo "tests/agents/test_official.py tests/agents/test_suspension_mechanisms.py" ;;
         govsim/platform/assessment.py)
             echo "tests/platform/test_assessment.py tests/platform/test_assessment_rules.py" ;;
         govsim/platform/intake.py) echo "tests/platform/test_intake.py" ;;
