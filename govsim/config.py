@@ -736,3 +736,26 @@ def check_parameter_path(dotted: str) -> None:
             dym = f"; did you mean '{hint[0]}'?" if hint else ""
             raise ScenarioError([f"{dotted}: '{p}' is not a scenario key here{dym}"])
         cur = cur[p]
+
+
+def resolve_scenario(
+    scenario: Scenario | str | dict | None, overrides: dict[str, Any] | None = None
+) -> Scenario:
+    """A validated scenario from a scenario, a packaged name or path, or a dict, with overrides.
+
+    Args:
+        scenario: The scenario (default: the packaged ``baseline``).
+        overrides: Dotted-path overrides (e.g. ``{"dispatch.mode": "unified"}``).
+    """
+    if scenario is None:
+        scenario = "baseline"
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    elif isinstance(scenario, dict):
+        scenario = scenario_from_dict(scenario)
+    if overrides:
+        data = scenario_to_dict(scenario)
+        for k, v in overrides.items():
+            data = set_path(data, k, v)
+        scenario = scenario_from_dict(data)
+    return scenario

@@ -19,9 +19,10 @@ import mesa
 import numpy as np
 
 from govsim import metrics as M
-from govsim.cases import HOTLINE
+from govsim.cases import HOTLINE, CaseStore
 from govsim.city import DEPARTMENT, City
-from govsim.model import case_store_for, read_metric, resolve_scenario
+from govsim.config import resolve_scenario
+from govsim.model import read_metric
 from govsim.platform.engine import CaseEngine
 from govsim.platform.queueing import erlang_c, mmc_mean_time_in_system, mmc_mean_wait
 from govsim.schema import QueueSpec, Scenario
@@ -86,7 +87,7 @@ class QueueModel(mesa.Model):
         # the same four streams as the city model: the engine's is the second
         self._rng_arrivals = self.rng.spawn(4)[1]
         q = s.queue
-        self.cases = case_store_for(s, q.arrival_rate)
+        self.cases = CaseStore.for_year(q.arrival_rate, s.days)
         self.ledger = M.Ledger(s.days + 1)
         self.engine = CaseEngine(
             s,
