@@ -140,6 +140,7 @@ def metric_window(column: str) -> str:
     Returns:
         ``"30-day window"`` (cases created in the trailing :data:`~govsim.metrics.WINDOW_DAYS`
         days, as they stood that day), ``"per day"``, ``"end of day"``, ``"last PB vote"``,
+        ``"last assessment period"``,
         ``"cumulative"``, ``"since day 0"`` (the M/M/c validation mode), or ``""`` for a metric
         this module does not know.
     """
@@ -149,6 +150,8 @@ def metric_window(column: str) -> str:
         return "end of day"
     if column == "pb_projects_completed":
         return "cumulative"
+    if column == "indicator_validity":
+        return "last assessment period"
     if column.startswith("pb_"):
         return "last PB vote"
     if column in QUEUE_METRICS:

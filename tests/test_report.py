@@ -153,6 +153,7 @@ def test_every_known_metric_has_a_window() -> None:
     assert metric_window("real_resolution_rate") == f"{WINDOW_DAYS}-day window"
     assert metric_window("cases_reported") == "per day"
     assert metric_window("backlog") == "end of day"
+    assert metric_window("indicator_validity") == "last assessment period"
     assert metric_window("an_unknown_metric") == ""
 
 
