@@ -7,8 +7,9 @@ arrays, one row per unit, and its methods are the units' submodels, in the order
 1. :meth:`OfficialUnits.plan_day` splits each unit's hours (below) and moves burnout;
 2. :meth:`OfficialUnits.patrol` finds silent problems in the grids (主动发现);
 3. the case engine serves the units' queues with the hours left for handling, and consults the
-   units' gaming practices (nominal closure, persuading withdrawal) case by case;
-4. :meth:`OfficialUnits.assess` scores the units every assessment period and lets them adapt their
+   units' *acting* propensities case by case (gaming below); :meth:`OfficialUnits.end_day` takes
+   in its day report;
+4. :meth:`OfficialUnits.assess` scores the units every assessment period and lets them learn their
    practices (:mod:`govsim.platform.assessment` holds the indicators and the learning rule).
 
 Each community, street and department is also a Mesa agent (:class:`Office`, and
@@ -32,7 +33,23 @@ When the fixed demands exceed 90% of the pool they are scaled down proportionall
 done badly or late), so the parts always add up to the pool. Workload is the demanded hours plus
 the queued case effort spread over ``backlog_horizon_days`` (the work due today if the backlog is to
 be cleared within the horizon), over the pool; above 1 it accumulates burnout (``burnout_rate`` per unit of
-overload per day), below it burnout recovers (``recovery_rate`` per day).
+overload per day), below it burnout recovers (``recovery_rate`` per day). The hours in use are the
+fixed uses plus handling up to the work waiting or arriving that day (units work whenever they
+have work).
+
+**Competing on the proxy** (Braganza 2022). Each period a unit's *utility* is its felt score
+(ranked within its kind: the bottom share penalised, the top share rewarded, a ratchet's target
+optionally) less its public-service motivation times the share of its cases it gamed; the
+motivation is drawn per unit, so units differ in what gaming costs them. Each practice is a
+propensity learned on its own from that utility (reinforcement, imitation of a better-off peer,
+exploration), or, with ``learning.selection: false``, from shuffled utilities (the control).
+
+**Gaming as a decision about a case** (Hood 2006). Units act on their practices only where a case
+threatens a rate: nominal closure and persuaded withdrawal for cases they expect to finish late or
+cannot solve (the engine), pressing at callbacks likely to be negative (the platform's
+supervision), extra traces only where traces are scored (the day above). After an assessment in
+which a unit's score lay within ``gaming.threshold_band`` of its kind's penalty cut-off, it acts
+on ``1 + gaming.threshold_boost`` times its practices (the threshold effect).
 """
 
 from __future__ import annotations
@@ -42,7 +59,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from govsim.cases import CaseStore
+from govsim.cases import ASSISTED, OFFLINE, CaseStore
 from govsim.city import BACKSTOP, COMMUNITY, DEPARTMENT, STREET, City
 from govsim.metrics import Ledger
 from govsim.platform.assessment import (
@@ -314,8 +331,6 @@ class OfficialUnits:
 
     def note_counter_intakes(self, community: np.ndarray, channel: np.ndarray) -> None:
         """Remember today's offline and assisted filings per community (tomorrow's assisting)."""
-        from govsim.cases import ASSISTED, OFFLINE
-
         n = self.city.n_communities
         self.offline_intakes = np.bincount(community[channel == OFFLINE], minlength=n)
         self.assisted_intakes = np.bincount(community[channel == ASSISTED], minlength=n)
