@@ -9,11 +9,13 @@ fixed practices, so that each compares one mechanism on and off under common ran
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from govsim.agents.official import OfficialUnits
+from govsim.agents.official import BACKSTOP_STAFF, OfficialUnits
 from govsim.cases import WITHDRAWN
-from govsim.city import City
+from govsim.city import BACKSTOP, COMMUNITY, DEPARTMENT, STREET, City
 from govsim.config import load_scenario
+from govsim.metrics import Ledger
 from govsim.model import GovernanceModel
 from govsim.platform.assessment import AssessmentResult
 from govsim.schema import (
@@ -196,3 +198,77 @@ def test_motivation_differs_between_units_and_enters_the_utility() -> None:
     assert u.motivation.std() > 0.05 and (u.motivation >= 0).all()
     same = _units(**{"assessment.learning.motivation_sd": 0.0})
     assert (same.motivation == Scenario().assessment.learning.motivation_mean).all()
+
+
+# ----------------------------------------------------------------------------- the day, by hand
+def test_a_units_day_by_hand() -> None:
+    """plan_day against ODD 7.3 computed independently, for every kind of unit, with yesterday's
+    demands set by hand (small enough that nothing is scaled down)."""
+    s = load_scenario(
+        "baseline",
+        ["assessment.weights.traces=1.0", "assessment.weights.on_time_closure=0.5",
+         "party.deliberation_hours_per_month=6", "officials.routine_share=0.5",
+         "officials.trace_minutes=10"],
+    )  # fmt: skip
+    city = City.build(s)
+    u = OfficialUnits(s, city, np.random.default_rng(0))
+    o, kinds, n = s.officials, city.unit_kind, city.n_units
+    # staffing by kind, as the schema says
+    assert (u.staff[kinds == COMMUNITY] == o.community_workers + s.city.grids_per_community).all()
+    assert (u.staff[kinds == STREET] == o.street_officials).all()
+    assert (u.staff[kinds == BACKSTOP] == BACKSTOP_STAFF).all()
+    dept_staff = [d.staff for d in s.departments.values()]
+    for k in np.flatnonzero(kinds == DEPARTMENT):
+        assert u.staff[k] == dept_staff[city.unit_dept[k]]
+    assert u.grassroots.tolist() == ((kinds == COMMUNITY) | (kinds == STREET)).tolist()
+    rng = np.random.default_rng(1)
+    u.burnout = rng.uniform(0, 0.3, n)
+    u.acting[:] = rng.uniform(0, 0.5, (n, 4))
+    u.entries = rng.integers(0, 3, n)
+    u.forced_entries = rng.integers(0, 2, n).astype(float)
+    u.pressed = rng.integers(0, 2, n)
+    u.offline_intakes = rng.integers(0, 2, city.n_communities)
+    u.assisted_intakes = rng.integers(0, 2, city.n_communities)
+    queued = rng.uniform(0, 4, n)
+    entries, forced = u.entries.copy(), u.forced_entries.copy()
+    cap = 1 - o.burnout_capacity_loss * u.burnout  # the day's capacity, from the day's start
+    ledger = Ledger(3)
+    u.plan_day(1, queued, ledger)
+    b = u.budget
+    H = o.hours_per_day
+    routine = np.where(
+        (kinds == DEPARTMENT) | (kinds == BACKSTOP), o.department_routine_share, o.routine_share
+    )
+    n_ind = 5  # response, on_time_closure, closure, satisfaction, traces
+    np.testing.assert_allclose(b.pool, u.staff * H * (1 - routine) * cap)
+    np.testing.assert_allclose(b.total(), b.pool)
+    assert (b.handling > 0.1 * b.pool + 1e-9).all()  # nothing was scaled down
+    grass = u.grassroots
+    traces = 1 + u.acting[:, 3]
+    per_official = (o.reporting_minutes_per_indicator * n_ind + o.trace_minutes * traces) / 60
+    data = (entries + forced) * o.entry_minutes_per_transition * o.apps / 60 + np.where(
+        grass, u.staff * per_official, u.staff * o.reporting_minutes_per_indicator * n_ind / 60
+    )
+    np.testing.assert_allclose(b.data, data)
+    comm = kinds == COMMUNITY
+    assist = np.zeros(n)
+    assist[comm] = (u.offline_intakes * 10 + u.assisted_intakes * 20) / 60
+    np.testing.assert_allclose(b.assist, assist)
+    np.testing.assert_allclose(b.pressure, u.pressed * s.gaming.pressure_minutes / 60)
+    np.testing.assert_allclose(b.deliberation, np.where(comm, 6 / 30, 0.0))
+    patrol = np.where(
+        comm, o.patrol_share * s.city.grids_per_community * H * (1 - o.routine_share) * cap, 0.0
+    )
+    np.testing.assert_allclose(b.patrol, patrol)
+    fixed = data + assist + u.pressed * s.gaming.pressure_minutes / 60 + b.deliberation + patrol
+    np.testing.assert_allclose(b.workload, (fixed + queued / o.backlog_horizon_days) / b.pool)
+    np.testing.assert_allclose(u.hours_per_server, np.maximum(b.handling / u.staff, 1e-3))
+    np.testing.assert_allclose(u.backlog_days, queued / (u.staff * u.hours_per_server))
+    assert (u.forced_entries == 0).all()  # counted once
+    g = grass
+    assert ledger.data_hours[1] == pytest.approx(b.data[g].sum())
+    assert ledger.pool_hours[1] == pytest.approx(b.pool[g].sum())
+    assert ledger.assist_hours[1] == pytest.approx(b.assist[g].sum())
+    w = u.staff[g]
+    assert ledger.burnout_mean[1] == pytest.approx((u.burnout[g] * w).sum() / w.sum())
+    assert ledger.overload_share[1] == pytest.approx(w[b.workload[g] > 1].sum() / w.sum())
