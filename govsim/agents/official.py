@@ -379,8 +379,9 @@ class OfficialUnits:
         """
         s, city = self.config, self.city
         lo = cases.first_created_at_or_after(now - s.assessment.period_days)
+        period = cases.view(lo)
         indicators, n_cases, caught = unit_indicators(
-            cases.view(lo),
+            period,
             now,
             city.n_units,
             s.closed_loop.response_hours / 24.0,
@@ -399,7 +400,7 @@ class OfficialUnits:
         a = s.assessment
         result = score_units(indicators, caught, city.unit_kind, city.unit_vertical, reverse, a)
         felt = result.felt - self._ratchet(result.score)
-        record = period_record(cases.view(lo), city.n_units)
+        record = period_record(period, city.n_units)
         self.validity.append(indicator_validity(result.score, record))
         utility = felt - self.motivation * record.gamed_share
         self.practices[:] = adapt_practices(

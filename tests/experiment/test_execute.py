@@ -218,20 +218,26 @@ def test_progress_summary_line(write_experiment: Callable[..., Path], tmp_path: 
     assert load_plan(p.dir).n_runs == 20
 
 
-def test_ctrl_c_keeps_finished_runs_and_says_so(
-    write_experiment: Callable[..., Path], tmp_path: Path
-) -> None:
-    p = planned(write_experiment, tmp_path, uniform_x(n=100, set_="{sleep: 0.05}"))
+def _execute_until_results(p, module: str, n: int) -> subprocess.Popen:
+    """Start ``python -m MODULE execute`` on plan ``p`` and return once ``n`` runs are done."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "govsim.experiment", "execute", str(p.dir)],
+        [sys.executable, "-m", module, "execute", str(p.dir)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.monotonic() + 120
-    while sum(1 for _ in store.iter_result_files(p.results_dir)) < 10:
+    while sum(1 for _ in store.iter_result_files(p.results_dir)) < n:
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
+    return proc
+
+
+def test_ctrl_c_keeps_finished_runs_and_says_so(
+    write_experiment: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = planned(write_experiment, tmp_path, uniform_x(n=100, set_="{sleep: 0.05}"))
+    proc = _execute_until_results(p, "govsim.experiment", 10)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -353,16 +359,7 @@ def test_sigterm_stops_an_execute_like_ctrl_c_with_exit_143(
     write_experiment: Callable[..., Path], tmp_path: Path
 ) -> None:
     p = planned(write_experiment, tmp_path, uniform_x(n=100, set_="{sleep: 0.05}"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "govsim.cli", "execute", str(p.dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while sum(1 for _ in store.iter_result_files(p.results_dir)) < 10:
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    proc = _execute_until_results(p, "govsim.cli", 10)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
