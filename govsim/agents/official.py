@@ -72,7 +72,7 @@ from govsim.platform.assessment import (
     unit_indicators,
 )
 from govsim.platform.engine import DayReport
-from govsim.schema import EXTRA_TRACES, INDICATORS, PRACTICES, Scenario
+from govsim.schema import EXTRA_TRACES, INDICATORS, PRACTICES, AssessmentSpec, Scenario
 
 MIN_HANDLING_SHARE = 0.1
 """Share of the pool always left for handling cases, however heavy the fixed demands."""
@@ -442,6 +442,30 @@ class OfficialUnits:
         if b is None or b.pool[unit] <= 0:
             return dict.fromkeys(TIME_USES, 0.0)
         return {k: float(getattr(b, k)[unit] / b.pool[unit]) for k in TIME_USES}
+
+    # ------------------------------------------------------------------ units held from outside
+    def take_decisions(self, decided: dict[int, np.ndarray]) -> None:
+        """Units held by players (the classroom room, :mod:`govsim.viz.room`) act this period on
+        the practices their players decided, instead of their learned ones (no threshold boost:
+        the player decides with the cut-off in view). Other units are left alone; an empty
+        mapping changes nothing.
+
+        Args:
+            decided: Practices (one value per practice) by held unit index.
+        """
+        for unit, row in decided.items():
+            self.practices[unit] = self.acting[unit] = np.clip(row, 0.0, 1.0)
+
+    def switch_assessment(self, assessment: AssessmentSpec) -> None:
+        """Assess by another indicator regime from the next period on (the room's lecturer).
+
+        Args:
+            assessment: The new assessment section (keep ``period_days``: the model's schedule
+                reads it from the scenario).
+        """
+        self.config = self.config.model_copy(update={"assessment": assessment})
+        self._n_indicators = sum(1 for k in INDICATORS if assessment.weights.get(k, 0.0) > 0)
+        self._traces_assessed = assessment.weights.get("traces", 0.0) > 0
 
 
 class Office(mesa.Agent):
