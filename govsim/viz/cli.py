@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from govsim.config import load_scenario
+from govsim.config import load_scenario, packaged_scenarios
 from govsim.viz.guard import DEFAULT_MAX_CITIZENS, DEFAULT_MAX_SESSIONS
 
 EXIT_OK = 0
@@ -109,6 +109,12 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         help="most simulated citizens of all tabs together, both cities of each "
         f"(default {DEFAULT_MAX_CITIZENS:,}, under 1 GiB)",
     )
+    p.add_argument(
+        "--room",
+        action="store_true",
+        help="the class plays one shared city: the lecturer opens a room (link printed), "
+        "students join with its code and each runs a street or community unit",
+    )
     p.set_defaults(func=_cmd_demo)
 
 
@@ -143,6 +149,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    if args.room and args.scenario not in packaged_scenarios():
+        print(
+            f"error: {args.scenario}: --room plays a packaged scenario (govsim scenarios "
+            "lists them); the lecturer chooses among them when opening a room",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     from govsim.viz.guard import DemoLimits
     from govsim.viz.levers import CLASSROOM_CITIZENS
     from govsim.viz.server import DemoError, serve
@@ -165,6 +178,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             lang=args.lang,
             citizens=args.citizens,
             limits=DemoLimits(args.max_sessions, args.max_citizens),
+            room=args.room,
         )
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)

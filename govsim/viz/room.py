@@ -36,6 +36,7 @@ students is the plain model run with the same seed.
 from __future__ import annotations
 
 import math
+import os
 import re
 import secrets
 import threading
@@ -70,6 +71,12 @@ ROOM_CITIZENS = 10_000
 a month, so their students would see no score; at 10,000 nearly all have some (measured)."""
 KIND_NAMES = {COMMUNITY: "community", STREET: "street"}
 """Unit kinds a student may hold."""
+
+
+ROOM_KEY_ENV = "GOVSIM_ROOM_KEY"
+"""Environment variable with the lecturer's key (set by ``govsim demo --room`` in its process)."""
+ROOM_CITIZENS_ENV = "GOVSIM_ROOM_CITIZENS"
+"""Environment variable with the citizens of each room's city."""
 
 
 class RoomError(ValueError):
@@ -572,6 +579,10 @@ class RoomServer:
         self.limits = limits or RoomLimits()
         self.lecturer_key = lecturer_key or secrets.token_urlsafe(TOKEN_BYTES)
         self.citizens = citizens
+        self.start_scenario = "baseline"
+        """The scenario the lecturer's page offers first."""
+        self.start_lang = "en"
+        """The pages' starting language."""
         self.rooms: dict[str, Room] = {}
         self._failures: list[float] = []
         self._lock = threading.Lock()
@@ -672,3 +683,31 @@ class RoomServer:
     def _fail(self) -> None:
         with self._lock:
             self._failures.append(self._clock())
+
+
+def configure_room_environment(citizens: int | None = None) -> str:
+    """Set the room server's environment (before Solara starts); the lecturer's key.
+
+    Args:
+        citizens: Citizens of each room's city (default :data:`ROOM_CITIZENS`).
+    """
+    key = secrets.token_urlsafe(TOKEN_BYTES)
+    os.environ[ROOM_KEY_ENV] = key
+    os.environ[ROOM_CITIZENS_ENV] = str(citizens or ROOM_CITIZENS)
+    return key
+
+
+def room_server_from_environment() -> RoomServer:
+    """The room server ``govsim demo --room`` configured (a fresh key where none was set)."""
+    from govsim.viz.server import LANG_ENV, SCENARIO_ENV
+
+    text = os.environ.get(ROOM_CITIZENS_ENV, "")
+    citizens = (
+        int(text)
+        if text.isdigit() and 100 <= int(text) <= RoomLimits().max_citizens
+        else ROOM_CITIZENS
+    )
+    server = RoomServer(lecturer_key=os.environ.get(ROOM_KEY_ENV) or None, citizens=citizens)
+    server.start_scenario = os.environ.get(SCENARIO_ENV, "baseline")
+    server.start_lang = "zh" if os.environ.get(LANG_ENV) == "zh" else "en"
+    return server

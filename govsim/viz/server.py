@@ -49,6 +49,8 @@ Reacton's opt-in fast renderer skips unchanged parts of the page: an update of t
 takes about 40 ms instead of about 100 ms on a laptop core (``REACTON_FAST=0`` turns it off)."""
 
 APP = "govsim.viz.app"
+ROOM_APP = "govsim.viz.room_pages"
+"""The room mode's pages (``govsim demo --room``: the class plays one shared city)."""
 SCENARIO_ENV = START_SCENARIO_ENV
 """Environment variable naming the scenario the page starts from."""
 LANG_ENV = "GOVSIM_DEMO_LANG"
@@ -66,12 +68,13 @@ def configure_environment(
     lang: str | None = None,
     citizens: int | None = None,
     limits: DemoLimits | None = None,
+    app: str = APP,
 ) -> None:
     """Set the environment the server and the page read (call before importing Solara)."""
     os.environ.update(OFFLINE_ENV)
     for key, value in DEFAULTS_ENV.items():
         os.environ.setdefault(key, value)
-    os.environ["SOLARA_APP"] = APP
+    os.environ["SOLARA_APP"] = app
     os.environ[SCENARIO_ENV] = scenario
     if lang is not None:
         os.environ[LANG_ENV] = lang
@@ -150,6 +153,7 @@ def serve(
     citizens: int | None = None,
     limits: DemoLimits | None = None,
     announce: Callable[[str], None] | None = None,
+    room: bool = False,
 ) -> None:
     """Serve the demo until interrupted.
 
@@ -161,12 +165,19 @@ def serve(
         citizens: Starting citizens per city.
         limits: Caps on sessions and simulated citizens (default :class:`DemoLimits`).
         announce: Called with the page's address once the socket listens (default: print it).
+        room: Serve the room mode (:mod:`govsim.viz.room_pages`) instead of the demo; the
+            lecturer's link, with its secret key, is printed after the address.
 
     Raises:
         DemoError: if the address cannot be used.
     """
     limits = limits or DemoLimits()
-    configure_environment(scenario, lang, citizens, limits)
+    configure_environment(scenario, lang, citizens, limits, ROOM_APP if room else APP)
+    room_key = None
+    if room:
+        from govsim.viz.room import configure_room_environment
+
+        room_key = configure_room_environment(citizens)
     sock = bind(host, port)
     _log_to_stderr()
     # Solara warns on every page load over plain http to an address other than "localhost"
@@ -189,6 +200,11 @@ def serve(
     if warning:
         print(warning, file=sys.stderr, flush=True)
     (announce or _print)(url)
+    if room_key is not None:
+        print(
+            f"govsim demo: lecturer's page (keep this link to yourself): {url}?lecturer={room_key}",
+            flush=True,
+        )
     config = uvicorn.Config(
         guarded,
         log_level="warning",

@@ -268,3 +268,34 @@ def test_a_student_sees_only_their_unit_and_the_lecturer_the_city() -> None:
     assert held == {"Ann", "Bo"}
     assert all("gap" in r and "gamed_share" in r for r in lecturer["units"])
     assert lecturer["history"][0]["round"] == 1
+
+
+# ------------------------------------------------------------------ the command line and the server
+def test_room_mode_plays_packaged_scenarios_only(tmp_path, capsys) -> None:
+    from govsim.cli import main
+
+    mine = tmp_path / "my_city.yaml"
+    mine.write_text("extends: baseline\nname: my_city\n", encoding="utf-8")
+    assert main(["demo", "--room", str(mine)]) == 2
+    assert "--room plays a packaged scenario" in capsys.readouterr().err
+
+
+def test_the_room_environment_gives_the_pages_the_key_and_the_size(monkeypatch) -> None:
+    from govsim.viz.room import (
+        ROOM_CITIZENS,
+        ROOM_CITIZENS_ENV,
+        ROOM_KEY_ENV,
+        configure_room_environment,
+        room_server_from_environment,
+    )
+
+    # set through monkeypatch first, so that what configure_room_environment sets is undone
+    monkeypatch.setenv(ROOM_KEY_ENV, "old")
+    monkeypatch.setenv(ROOM_CITIZENS_ENV, "1")
+    key = configure_room_environment(4000)
+    server = room_server_from_environment()
+    assert server.is_lecturer(key) and not server.is_lecturer(key[:-1])
+    assert server.citizens == 4000
+    assert len(key) >= 22 and key != configure_room_environment()
+    monkeypatch.setenv(ROOM_CITIZENS_ENV, "99999999")  # out of bounds: the default
+    assert room_server_from_environment().citizens == ROOM_CITIZENS
