@@ -278,6 +278,8 @@ class Room:
         self.history: list[RoundRecord] = []
         self.version = 0
         """Grows at every change that a page shows (pages poll it)."""
+        self.closed = False
+        """Set when the lecturer (or the idle rule) closes the room: every request is refused."""
         self._held: dict[int, Seat] = {}
         self._lock = threading.RLock()
         self._clock = clock
@@ -311,6 +313,7 @@ class Room:
         name = checked_name(name)
         unit = checked_int(unit, "unit")
         with self._lock:
+            self._check_open()
             if unit not in set(self.units.tolist()):
                 raise RoomError("unit: expected one of the room's street or community units")
             if unit in self._held:
@@ -331,8 +334,9 @@ class Room:
         """The seat a token holds.
 
         Raises:
-            RoomError: for an unknown token.
+            RoomError: for an unknown token, or when the room is closed.
         """
+        self._check_open()
         seat = self.seats.get(token) if isinstance(token, str) else None
         if seat is None:
             raise RoomError("unknown rejoin code for this room")
@@ -385,6 +389,7 @@ class Room:
             RoomError: if the year is over.
         """
         with self._lock:
+            self._check_open()
             if self.finished:
                 raise RoomError("the year is over: no more rounds")
             m = self.model
@@ -443,6 +448,7 @@ class Room:
             raise RoomError(f"regime: expected one of {', '.join(city_scenarios())}")
         regime = load_scenario(scenario).assessment
         with self._lock:
+            self._check_open()
             officials = self.model.officials
             current = officials.config.assessment
             new = current.model_copy(update={k: getattr(regime, k) for k in REGIME_FIELDS})
@@ -554,6 +560,16 @@ class Room:
                 ],
             }
 
+    def close(self) -> None:
+        """End the room: its pages are told, and every later request is refused."""
+        with self._lock:
+            self.closed = True
+            self._touch()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RoomError("this room was closed by the lecturer")
+
     def _touch(self) -> None:
         self.version += 1
         self.last_active = self._clock()
@@ -613,7 +629,7 @@ class RoomServer:
                 if now - r.last_active > self.limits.idle_hours * 3600
             ]
             for c in idle:
-                del self.rooms[c]
+                self.rooms.pop(c).close()
             if len(self.rooms) >= self.limits.max_rooms:
                 raise RoomError(
                     f"{self.limits.max_rooms} rooms are open, the most this server holds; "
@@ -635,7 +651,19 @@ class RoomServer:
         if not self.is_lecturer(key):
             raise RoomError("only the lecturer's link can close a room")
         with self._lock:
-            self.rooms.pop(code if isinstance(code, str) else "", None)
+            room = self.rooms.pop(code if isinstance(code, str) else "", None)
+        if room is not None:
+            room.close()
+
+    def codes(self) -> list[str]:
+        """The codes of the open rooms (the lecturer's list)."""
+        with self._lock:
+            return list(self.rooms)
+
+    def room(self, code: Any) -> Room | None:
+        """The open room with this exact code (the lecturer's pick; ``None`` if closed)."""
+        with self._lock:
+            return self.rooms.get(code) if isinstance(code, str) else None
 
     def find(self, code: Any) -> Room:
         """The room a typed code names (a wrong code counts against the limit).
@@ -649,7 +677,7 @@ class RoomServer:
         except RoomError:
             self._fail()
             raise
-        room = self.rooms.get(key)
+        room = self.room(key)
         if room is None:
             self._fail()
             raise RoomError("no room has this code: check it with your lecturer")

@@ -306,8 +306,12 @@ def SeatView(room: Room, seat: Seat, lang: Lang) -> None:
     """What a student's unit sees, and its decision for the next round."""
     use_room_version(room)
     note = solara.use_reactive(None)
-    view = room.student_view(seat.token)
-    decided = solara.use_reactive(dict(view["decided"]))
+    decided = solara.use_reactive(dict(zip(PRACTICES, seat.decided.tolist(), strict=True)))
+    try:
+        view = room.student_view(seat.token)
+    except RoomError as exc:  # the room was closed
+        solara.Warning(str(exc), classes=["govsim-room-refused"])
+        return
 
     def submit() -> None:
         attempt(
@@ -416,7 +420,7 @@ def LecturerPage(key: str, lang: Lang) -> None:
         server.start_scenario if server.start_scenario in choices else choices[0]
     )
     code, set_code = solara.use_state(None)
-    room = server.rooms.get(code) if code else None
+    room = server.room(code)
     use_room_version(room)
     regime = solara.use_reactive(room.regime if room else scenario.value)
 
@@ -429,10 +433,11 @@ def LecturerPage(key: str, lang: Lang) -> None:
     with solara.Card(t("open", lang)):
         solara.Select(t("scenario", lang), values=choices, value=scenario)
         solara.Button(t("open", lang), on_click=open_room, classes=["govsim-room-open"])
-        if server.rooms:
+        codes = server.codes()
+        if codes:
             solara.Text(t("rooms", lang))
             with solara.Row():
-                for c in list(server.rooms):
+                for c in codes:
                     solara.Button(c, on_click=lambda c=c: set_code(c), text=True)
     Note(note)
     if room is None:

@@ -299,3 +299,25 @@ def test_the_room_environment_gives_the_pages_the_key_and_the_size(monkeypatch) 
     assert len(key) >= 22 and key != configure_room_environment()
     monkeypatch.setenv(ROOM_CITIZENS_ENV, "99999999")  # out of bounds: the default
     assert room_server_from_environment().citizens == ROOM_CITIZENS
+
+
+def test_a_closed_room_refuses_everything() -> None:
+    server, _ = _server()
+    room = server.open(KEY, "baseline")
+    _, seat = server.join(room.code, "Ann", int(room.units[0]))
+    with pytest.raises(RoomError, match="lecturer"):
+        server.close("not the key", room.code)
+    assert server.codes() == [room.code]
+    server.close(KEY, room.code)
+    assert server.codes() == [] and server.room(room.code) is None and room.closed
+    for request in (
+        lambda: room.student_view(seat.token),
+        lambda: room.submit(seat.token, seat.unit, HONEST, 0),
+        lambda: room.join("Bo", int(room.units[1])),
+        room.advance,
+        lambda: room.switch_regime("speed_kpi"),
+    ):
+        with pytest.raises(RoomError, match="closed"):
+            request()
+    with pytest.raises(RoomError, match="no room"):
+        server.rejoin(room.code, seat.token)
