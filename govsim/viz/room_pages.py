@@ -150,6 +150,27 @@ TIME_TEXT: dict[str, dict[Lang, str]] = {
     "patrol": {"en": "patrol", "zh": "巡查"},
     "handling": {"en": "solving cases", "zh": "办理案件"},
 }
+INDICATOR_TEXT: dict[str, dict[Lang, str]] = {
+    "response": {"en": "response", "zh": "响应率"},
+    "on_time_closure": {"en": "on-time closure", "zh": "按时办结率"},
+    "closure": {"en": "closure", "zh": "办结率"},
+    "satisfaction": {"en": "satisfaction", "zh": "满意率"},
+    "verified_resolution": {"en": "verified resolution", "zh": "核实解决率"},
+    "traces": {"en": "traces", "zh": "留痕"},
+    "repeat_complaint": {"en": "no repeat complaint", "zh": "无重复投诉"},
+}
+COLUMN_TEXT: dict[str, dict[Lang, str]] = {
+    "unit": {"en": "unit", "zh": "单位"},
+    "kind": {"en": "kind", "zh": "类型"},
+    "holder": {"en": "held by", "zh": "负责学生"},
+    "rank": {"en": "rank", "zh": "排名"},
+    "score": {"en": "score", "zh": "得分"},
+    "real": {"en": "real performance", "zh": "真实表现"},
+    "gap": {"en": "score - real", "zh": "得分 - 真实"},
+    "gamed": {"en": "gamed share", "zh": "变通比例"},
+    "penalised": {"en": "penalised", "zh": "受罚"},
+    "model": {"en": "(model)", "zh": "（模型）"},
+}
 FIGURE_TEXT: dict[str, dict[Lang, str]] = {
     "closure_rate": {"en": "recorded closure", "zh": "记录办结率"},
     "real_resolution_rate": {"en": "real resolution", "zh": "真实解决率"},
@@ -341,14 +362,16 @@ def SeatView(room: Room, seat: Seat, lang: Lang) -> None:
                 (t("rank", lang, n=last["of"]), f"{last['rank']} / {last['of']}"),
                 (t("cutoff", lang), fmt(last["cutoff"])),
                 (t("caught", lang), fmt(last["caught_share"])),
-                *((k, fmt(v)) for k, v in last["indicators"].items()),
+                *((INDICATOR_TEXT[k][lang], fmt(v)) for k, v in last["indicators"].items()),
             ]
             Pairs(rows)
             solara.Text(
                 t("penalised", lang) if last["penalised"] else t("safe", lang),
                 classes=["govsim-room-penalised" if last["penalised"] else "govsim-room-safe"],
             )
-        weights = ", ".join(f"{k} ({w:g})" for k, w in view["weights"].items())
+        weights = ", ".join(
+            f"{INDICATOR_TEXT[k][lang]} ({w:g})" for k, w in view["weights"].items()
+        )
         solara.Text(f"{t('assessed', lang)}: {weights}")
     with solara.Card(t("your_day", lang)):
         shares = ", ".join(
@@ -472,7 +495,7 @@ def LecturerPage(key: str, lang: Lang) -> None:
                 classes=["govsim-room-play"],
             )
     with solara.Card(t("regime", lang)), solara.Column():
-        weights = ", ".join(f"{k} {w:g}" for k, w in view["weights"].items())
+        weights = ", ".join(f"{INDICATOR_TEXT[k][lang]} {w:g}" for k, w in view["weights"].items())
         solara.Text(f"{view['regime']}: {weights}", classes=["govsim-room-regime"])
         solara.Select(t("regime", lang), values=room.regimes(), value=regime)
         solara.Button(
@@ -493,7 +516,7 @@ def LecturerPage(key: str, lang: Lang) -> None:
                 {
                     "unit": r["unit_name"],
                     "kind": t(r["kind"], lang),
-                    "holder": r["holder"] or "(model)",
+                    "holder": r["holder"] or COLUMN_TEXT["model"][lang],
                     "rank": r.get("rank"),
                     "score": r.get("score"),
                     "real": r.get("true_performance"),
@@ -503,7 +526,9 @@ def LecturerPage(key: str, lang: Lang) -> None:
                     **{k: round(v, 2) for k, v in r["practices"].items()},
                 }
             )
-        solara.DataFrame(pd.DataFrame(rows).round(3), items_per_page=60)
+        table = pd.DataFrame(rows).round(3)
+        table = table.rename(columns={k: v[lang] for k, v in COLUMN_TEXT.items()})
+        solara.DataFrame(table, items_per_page=60)
     solara.Button(
         t("close", lang),
         on_click=lambda: (
