@@ -411,3 +411,83 @@ def plain_overload_warnings() -> None:
 
     plain.govsim_plain = True  # type: ignore[attr-defined]
     warnings.formatwarning = plain
+
+
+def _groups(density: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
+    """(density figures, the sizes they resolve) of a density as plain data, per figure group."""
+    out: list[tuple[list[str], list[str]]] = []
+    trio = ["citizens_per_community", "communities_per_street", "streets_per_district"]
+    if density.get("citizens_per_community") is not None:
+        out.append((trio, [f"city.{k}" for k in ("districts", *trio[1:][::-1])]))
+    for figure, size in (
+        ("community_workers_per_10k", "officials.community_workers"),
+        ("street_officials_per_10k", "officials.street_officials"),
+        ("hotline_operators_per_10k", "channels.hotline_operators"),
+    ):
+        if density.get(figure) is not None:
+            out.append(([figure], [size]))
+    for name in density.get("department_staff_per_10k") or {}:
+        out.append(([f"department_staff_per_10k.{name}"], [f"departments.{name}.staff"]))
+    return out
+
+
+def _get(data: Any, path: str) -> tuple[bool, Any]:
+    """(whether ``data`` holds the dotted ``path``, its value)."""
+    for p in path.split("."):
+        if not isinstance(data, dict) or p not in data:
+            return False, None
+        data = data[p]
+    return True, data
+
+
+def yield_to_stated(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` (a scenario's full data) ready for ``over`` to be merged onto it.
+
+    A size that a later statement (a file extending ``base``, a ``--set``, an experiment's
+    parameter) states replaces the density figure ``base`` resolves it from: that figure is
+    removed, and the other sizes of its group (the city's three for ``citizens_per_community``)
+    are written as ``base`` resolved them. ``density: null`` in ``over`` so freezes every size
+    as ``base`` resolved it. A statement that also states the figure is left to be refused as
+    stating both. ``base`` is returned as it is when nothing yields or it is not valid.
+    """
+    density = base.get("density")
+    if not isinstance(density, dict):
+        return base
+    over_density = over.get("density") if isinstance(over.get("density"), dict) else {}
+    drop = [
+        (figures, paths)
+        for figures, paths in _groups(density)
+        if ("density" in over and over["density"] is None)  # every size stated from here on
+        or (
+            any(_get(over, p)[0] for p in paths)
+            and not any(_get(over_density, f)[0] for f in figures)
+        )
+    ]
+    if not drop:
+        return base
+    from pydantic import ValidationError
+
+    from govsim.schema import Scenario
+
+    try:
+        resolved = Scenario.model_validate(base)
+    except ValidationError:
+        return base
+    import copy
+
+    out = copy.deepcopy(base)
+    for figures, paths in drop:
+        for f in figures:
+            *head, last = f.split(".")
+            holder = out["density"]
+            for p in head:
+                holder = holder[p]
+            holder.pop(last, None)
+        for path in paths:
+            *head, last = path.split(".")
+            holder, value = out, resolved
+            for p in head:
+                holder = holder.setdefault(p, {})
+                value = value[p] if isinstance(value, dict) else getattr(value, p)
+            holder[last] = getattr(value, last)
+    return out
