@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # 10k, 100k and 1M citizens x 365 days (9, 3, 3 repeats)
     python -m benchmarks.run --quick    # a small smoke run (seconds), same report format
+    python -m benchmarks.run --publish  # the full suite, written to the committed report
 
 For every population size, and for each repeat, three measurements run one after another, each in a
 fresh interpreter (:mod:`benchmarks.worker`), so they share the machine's state at that moment:
@@ -17,6 +18,9 @@ fresh interpreter (:mod:`benchmarks.worker`), so they share the machine's state 
    the cost of the other ``N - 1,000`` citizens; the exponent of that against ``N - 1,000`` says
    how the work beyond the fixed cost grows (exactly 1 for time ``fixed + a * N``).
 
+Then the classroom demo's speed (``benchmarks.worker demo``): its two cities of
+:data:`DEMO_CITIZENS` citizens each (the classroom size), stepped headless, in days per second.
+
 Then, once, a sweep as researchers run them (``benchmarks.worker sweep``): a 32-run Sobol design
 over the platform levers at 10k citizens (the smallest size measured, if not 10k), planned and
 executed with a local process pool, in core-seconds per run over all processes.
@@ -24,9 +28,11 @@ executed with a local process pool, in core-seconds per run over all processes.
 Because shared machines are noisy, the report leads with *ratios* computed within each repeat
 (govsim / Mesa, NumPy / govsim) and gives medians with min and max over the repeats. The growth
 exponent is the slope of log(median end-to-end seconds) against log(citizens). The report, with
-machine and version information, is written atomically to ``benchmarks/results.md`` (and the raw
-measurements to ``results.json`` beside it); a ``--quick`` smoke run writes to the untracked
-``benchmarks/out/`` instead, so the committed report changes only when the full suite is run.
+machine and version information, is written atomically to the results folder ``benchmarks/out/``
+(not tracked by git): ``results.md`` (and the raw measurements in ``results.json`` beside it), or
+``quick.md`` for a ``--quick`` smoke run. Only ``--publish``, refused with ``--quick`` or
+``--out``, writes the committed ``benchmarks/results.md`` and ``results.json``, so no run replaces
+the committed report by accident.
 """
 
 from __future__ import annotations
@@ -50,11 +56,17 @@ from govsim.cli import StrictParser
 from govsim.outputs import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "benchmarks" / "results.md"
-"""The committed report: only the full suite writes it by default."""
-QUICK_OUT = ROOT / "benchmarks" / "out" / "results.md"
-"""Where a ``--quick`` smoke run writes by default: an untracked folder (.gitignore lists it), so a
-smoke run never overwrites the committed report or makes later manifests say ``dirty``."""
+RESULTS_DIR = ROOT / "benchmarks" / "out"
+"""The results folder: untracked (.gitignore lists it), so a run never changes the committed report
+or makes later manifests say ``dirty``."""
+DEFAULT_OUT = RESULTS_DIR / "results.md"
+"""Where a full run writes by default."""
+QUICK_OUT = RESULTS_DIR / "quick.md"
+"""Where a ``--quick`` smoke run writes by default."""
+PUBLISHED = ROOT / "benchmarks" / "results.md"
+"""The committed report: only ``--publish`` (a full run) writes it."""
+DEMO_CITIZENS = 3_000
+"""Citizens per city of the classroom-demo measurement (govsim.viz.levers.CLASSROOM_CITIZENS)."""
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 4_000)
 MESA_AGENT_STEPS = 2_000_000
@@ -150,6 +162,50 @@ def measure_sweep(
         f"{out['seconds']:.1f} s wall, {out['cpu_seconds'] / runs:.2f} core-s a run"
     )
     return out
+
+
+def measure_demo(
+    n: int, days: int, repeats: int, seed: int = 1, log: Callable[[str], None] = _progress
+) -> dict:
+    """The classroom demo's speed: ``repeats`` headless runs of its two cities of ``n`` citizens
+    each (``benchmarks.worker demo``), each in a fresh interpreter; days per second by wall clock
+    and CPU time (median, min, max), and the pair's build time."""
+    runs = [run_worker("demo", n, days, seed) for _ in range(repeats)]
+    out = {
+        "n": n,
+        "days": runs[0]["days"],
+        "repeats": repeats,
+        "days_per_s": _stats([r["days"] / r["seconds"] for r in runs]),
+        "cpu_days_per_s": _stats([r["days"] / max(r["cpu_seconds"], 1e-9) for r in runs]),
+        "init_seconds": _stats([r["init_seconds"] for r in runs]),
+        "runs": runs,
+    }
+    log(
+        f"demo: 2 cities x {n:,d} citizens, {int(out['days'])} days: "
+        f"{out['days_per_s']['median']:.0f} days/s wall, {out['cpu_days_per_s']['median']:.0f} CPU"
+    )
+    return out
+
+
+def _demo_section(demo: dict | None) -> list[str]:
+    """The report's classroom-demo row (none without the measurement)."""
+    if demo is None:
+        return []
+    return [
+        "## Classroom demo",
+        "",
+        "| demo | days | days/s wall | days/s CPU | build s (wall) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| two cities x {demo['n']:,d} citizens (`CityPair`, baseline preset, B with unified "
+        f"dispatch) | {int(demo['days'])} | {_fmt_plain(demo['days_per_s'], 0)} | "
+        f"{_fmt_plain(demo['cpu_days_per_s'], 0)} | {_fmt_plain(demo['init_seconds'], 2)} |",
+        "",
+        f"Median (min-max) of {demo['repeats']} runs, each in a fresh interpreter. A day is one "
+        "`CityPair.step`: both cities step and the charted metrics are recorded. Measured "
+        "headless (no browser, no drawing, no websocket), so this is the most days a second the "
+        "demo's server can compute; the browser's redrawing comes on top.",
+        "",
+    ]
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -322,8 +378,9 @@ def render(
     load: tuple[str, str],
     command: str,
     sweep: dict | None = None,
+    demo: dict | None = None,
 ) -> str:
-    """The markdown report (with the sweep measurement's section if there is one)."""
+    """The markdown report (with the sweep's and the classroom demo's sections if measured)."""
     per, days = summary["per_size"], summary["days"]
     reps = ", ".join(f"{per[n]['repeats']} at {n:,}" for n in sorted(per))
     L = [
@@ -424,6 +481,7 @@ def render(
         "",
         *_fixed_cost_lines(summary, days),
         *_sweep_section(sweep, days),
+        *_demo_section(demo),
         "## Targets",
         "",
         "| target | measured (wall) | met | measured (CPU) | met |",
@@ -596,22 +654,41 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument(
+        "--demo-repeats",
+        type=int,
+        help="runs of the classroom-demo measurement; 0 skips it (default: as --small-repeats)",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="report path (default benchmarks/results.md; benchmarks/out/results.md with --quick)",
+        help="report path (default benchmarks/out/results.md; benchmarks/out/quick.md with "
+        "--quick)",
+    )
+    p.add_argument(
+        "--publish",
+        action="store_true",
+        help="write the committed report benchmarks/results.md (a full run: not with --quick or "
+        "--out)",
     )
     a = p.parse_args(argv)
+    if a.publish and (a.quick or a.out is not None):
+        p.error(
+            "--publish writes the committed benchmarks/results.md from a full run; "
+            "it does not go with --quick or --out"
+        )
     if a.out is None:
-        a.out = QUICK_OUT if a.quick else DEFAULT_OUT
+        a.out = PUBLISHED if a.publish else (QUICK_OUT if a.quick else DEFAULT_OUT)
     sizes = a.sizes or (QUICK_SIZES if a.quick else FULL_SIZES)
     days = a.days if a.days is not None else (20 if a.quick else 365)
     repeats = a.repeats if a.repeats is not None else (1 if a.quick else 3)
     small = a.small_repeats if a.small_repeats is not None else (1 if a.quick else SMALL_REPEATS)
-    if days < 1 or repeats < 1 or small < 1:
+    demo_repeats = a.demo_repeats if a.demo_repeats is not None else small
+    if days < 1 or repeats < 1 or small < 1 or demo_repeats < 0:
         p.error(
-            "--days, --repeats and --small-repeats must be >= 1 "
-            f"(got days={days}, repeats={repeats}, small-repeats={small})"
+            "--days, --repeats and --small-repeats must be >= 1 and --demo-repeats >= 0 "
+            f"(got days={days}, repeats={repeats}, small-repeats={small}, "
+            f"demo-repeats={demo_repeats})"
         )
     sweep_runs = a.sweep_runs
     if sweep_runs is None:
@@ -636,6 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     if sweep_runs:
         n_sweep = SWEEP_SIZE if SWEEP_SIZE in sizes else min(sizes)
         sweep = {"n": n_sweep, **measure_sweep(n_sweep, days, sweep_runs, a.seed)}
+    demo = measure_demo(DEMO_CITIZENS, days, demo_repeats, a.seed) if demo_repeats else None
     load1 = f"{os.getloadavg()[0]:.2f}"
     commit_after = _git_commit()
     if commit_after != info["git commit"]:
@@ -645,12 +723,16 @@ def main(argv: list[str] | None = None) -> int:
         "python -m benchmarks.run"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     )
-    text = render(summary, info, (load0, load1), command.strip(), sweep)
+    text = render(summary, info, (load0, load1), command.strip(), sweep, demo)
     out = a.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
         out.with_suffix(".json"),
-        json.dumps({"summary": summary, "runs": rows, "sweep": sweep}, indent=1, default=str),
+        json.dumps(
+            {"summary": summary, "runs": rows, "sweep": sweep, "demo": demo},
+            indent=1,
+            default=str,
+        ),
     )
     atomic_write_text(out, text)
     print(text)

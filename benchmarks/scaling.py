@@ -1,31 +1,30 @@
 """The baseline scenario at a given population, with the city grown to match.
 
-Raising ``population.citizens`` alone keeps the packaged baseline's 24 communities and its few
-dozen department staff, so at 100k citizens every unit gets ten times the cases it can serve and
-the backlog grows without bound (a different model regime, not a bigger city). A benchmark of
-cost against population must keep the load per unit constant instead, the way a real megacity is
-a larger number of similar districts. :func:`scaled_baseline` does that:
+Raising ``population.citizens`` on a city stated in absolute sizes keeps its communities and its
+staff, so at 100k citizens every unit gets ten times the cases it can serve and the backlog grows
+without bound (a different model regime, not a bigger city). A benchmark of cost against
+population must keep the load per unit constant instead, the way a real megacity is a larger
+number of similar districts. The packaged baseline states its city by density (``density:``,
+ODD §5), so :func:`scaled_baseline` only sets the population, and ``density.min_citizens=1`` so
+that cities smaller than the baseline's 10,000 citizens shrink too:
 
-* citizens per community, per street and per grid stay those of the baseline (``factor`` =
-  citizens / baseline citizens; more districts, and more streets per district once the schema's
-  district limit is reached);
+* citizens per community, per street and per grid stay those of the baseline (more districts, and
+  more streets per district once the schema's district limit is reached);
 * district-level departments get staff in proportion to the citizens per district, city-level
-  departments in proportion to ``factor``.
+  departments, community workers, street officials and hotline operators in proportion to the
+  citizens (staff rounded up).
 
-Every behaviour switch of the baseline is left as it is.
+Every behaviour switch of the baseline is left as it is. (Before the density mechanism this file
+scaled the city by hand with the same rule, except that the hotline kept its one operator.)
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 
 from govsim.cli import StrictParser
 from govsim.config import load_scenario, scenario_from_dict, scenario_to_dict
 from govsim.schema import Scenario
-
-MAX_DISTRICTS = 100
-"""The schema's upper bound on ``city.districts``."""
 
 
 def scaled_baseline(citizens: int, *, days: int = 365, seed: int = 1) -> Scenario:
@@ -39,24 +38,15 @@ def scaled_baseline(citizens: int, *, days: int = 365, seed: int = 1) -> Scenari
     Returns:
         A validated scenario whose load per unit matches the baseline's.
     """
-    base = load_scenario("baseline")
-    data = scenario_to_dict(base)
-    factor = citizens / base.population.citizens
-    c = data["city"]
-    want = max(1, round(c["districts"] * factor))
-    districts = min(MAX_DISTRICTS, want)
-    streets = max(1, round(c["streets_per_district"] * want / districts))
-    c["districts"] = districts
-    c["streets_per_district"] = streets
-    per_district = citizens / districts
-    base_per_district = base.population.citizens / base.city.districts
-    for spec in data["departments"].values():
-        k = factor if spec["level"] == "city" else per_district / base_per_district
-        spec["staff"] = max(1, math.ceil(spec["staff"] * k - 1e-9))
-    data["population"]["citizens"] = int(citizens)
-    data["days"] = int(days)
-    data["seed"] = int(seed)
-    return scenario_from_dict(data, source=f"scaled_baseline({citizens})")
+    return load_scenario(
+        "baseline",
+        [
+            f"population.citizens={int(citizens)}",
+            "density.min_citizens=1",
+            f"days={int(days)}",
+            f"seed={int(seed)}",
+        ],
+    )
 
 
 def parse_city_args(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:

@@ -7,6 +7,7 @@ measurement alone and nothing is warmed up by an earlier one)::
     python -m benchmarks.worker mesa N STEPS SEED
     python -m benchmarks.worker numpy N DAYS SEED
     python -m benchmarks.worker sweep N DAYS SEED [RUNS]
+    python -m benchmarks.worker demo N DAYS SEED
 
 * ``govsim``: the baseline scenario scaled to ``N`` citizens (:func:`benchmarks.scaling.
   scaled_baseline`), end to end as :func:`govsim.runner.simulate` does it: build the model, step
@@ -19,6 +20,11 @@ measurement alone and nothing is warmed up by an earlier one)::
   over the six platform levers of ``experiments/sweeps/platform_sobol.yaml``, on the scaled city of
   ``N`` citizens, planned and executed by :mod:`govsim.experiment` with a local process pool of one
   worker per usable core. CPU time counts every process (the workers' imports included).
+* ``demo``: the classroom demo's model, headless: :class:`govsim.viz.pair.CityPair` (the
+  ``baseline`` preset, ``N`` citizens per city, city B with unified dispatch as a lesson would
+  set it) stepped ``DAYS`` days (at most the preset's horizon); each step advances both cities
+  and records the charted metrics. No browser and no drawing: what the server does between two
+  frames, so days/s is an upper bound on the demo's speed.
 """
 
 from __future__ import annotations
@@ -205,12 +211,37 @@ def measure_sweep(n: int, days: int, seed: int, runs: int = SWEEP_RUNS) -> dict[
     }
 
 
+def measure_demo(n: int, days: int, seed: int) -> dict[str, float]:
+    """The classroom demo's two cities at ``n`` citizens each, stepped headless (see the module
+    docstring)."""
+    from govsim.viz.pair import CityPair
+
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    pair = CityPair(preset="baseline", citizens=n, seed=seed, dispatch_mode="unified")
+    t1 = time.perf_counter()
+    c1 = time.process_time()
+    steps = min(days, pair.horizon)
+    for _ in range(steps):
+        pair.step()
+    t2 = time.perf_counter()
+    return {
+        "seconds": t2 - t1,
+        "cpu_seconds": time.process_time() - c1,
+        "init_seconds": t1 - t0,
+        "init_cpu_seconds": c1 - c0,
+        "days": float(steps),
+        "peak_rss_kb": float(_peak_rss_kb()),
+    }
+
+
 MEASURES = {
     "govsim": measure_govsim,
     "govsim_summary": measure_govsim_summary,
     "mesa": measure_mesa,
     "numpy": measure_numpy,
     "sweep": measure_sweep,
+    "demo": measure_demo,
 }
 
 

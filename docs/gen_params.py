@@ -175,6 +175,9 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, Any]:
     """(section model, key annotation) for ``Model`` or ``dict[K, Model]`` annotations."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, None
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0], None  # an optional section (``density``): its fields' own defaults
     if typing.get_origin(annotation) is dict:
         key, val = typing.get_args(annotation)
         if isinstance(val, type) and issubclass(val, BaseModel):

@@ -299,8 +299,10 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     """Print the fully resolved scenario as YAML annotated with units and meanings."""
     from govsim.describe import annotated_yaml
+    from govsim.sizing import sizes_text
 
-    sys.stdout.write(annotated_yaml(load_scenario(args.scenario, args.set)))
+    scenario = load_scenario(args.scenario, args.set)
+    sys.stdout.write(annotated_yaml(scenario) + sizes_text(scenario))
     return EXIT_OK
 
 
@@ -422,6 +424,9 @@ def _main(argv: list[str]) -> int:
         return EXIT_BAD_INPUT
     args.argv = argv
     from govsim.interrupt import exit_code, sigterm_as_interrupt
+    from govsim.sizing import plain_overload_warnings
+
+    plain_overload_warnings()  # an overloaded city is told on stderr as one line (ODD §5)
 
     try:
         with sigterm_as_interrupt():  # SIGTERM cleans up like Ctrl-C; exit 143 instead of 130

@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from govsim.schema import Scenario
+from govsim.sizing import yield_to_stated
 
 MAX_YAML_NODES = 200_000
 """Refuse documents that expand (through aliases) to more nodes than this."""
@@ -322,6 +323,9 @@ def _merge(base: Located, over: Located, replace: tuple[Path_, ...] = ()) -> Loc
             return out
         return copy.deepcopy(b)
 
+    if isinstance(base.data, dict) and isinstance(over.data, dict):
+        # a size stated here replaces the density figure the parent resolves it from (ODD §5)
+        base = Located(yield_to_stated(base.data, over.data), base.where)
     where = {
         k: v
         for k, v in base.where.items()
@@ -474,8 +478,14 @@ def parse_override(text: str) -> Located:
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    """Return a copy of ``data`` with ``dotted`` set to ``value`` (creating mappings as needed)."""
-    out = copy.deepcopy(data)
+    """Return a copy of ``data`` with ``dotted`` set to ``value`` (creating mappings as needed).
+
+    A size set here replaces the density figure ``data`` resolves it from (ODD §5).
+    """
+    nested: Any = value
+    for p in reversed(dotted.split(".")):
+        nested = {p: nested}
+    out = copy.deepcopy(yield_to_stated(data, nested))
     cur = out
     parts = dotted.split(".")
     for p in parts[:-1]:

@@ -56,6 +56,9 @@ def _submodel(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     """The section model a field holds, and whether it is a dict of such models."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, False
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0], False  # an optional section (``density: DensitySpec | None``)
     if typing.get_origin(annotation) is dict:
         args = typing.get_args(annotation)
         if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):

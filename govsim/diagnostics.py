@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from govsim.config import resolve_scenario
 from govsim.model import GovernanceModel
 from govsim.schema import NOMINAL_CLOSURE
+from govsim.sizing import built_for
 
 
 def scores_with_frozen_gaming(
@@ -41,8 +43,11 @@ def scores_with_frozen_gaming(
     Returns:
         (score per unit, gaming mask per unit, unit kind per unit).
     """
+    own = resolve_scenario(scenario)
     overrides = {
         "population.citizens": citizens,
+        # the scenario's own city and staff, whatever the population (a density grows them)
+        "density.max_citizens": built_for(own),
         "assessment.learning.exploration": 0.0,
         "assessment.learning.imitation_step": 0.0,
         "assessment.learning.reinforcement_rate": 0.0,

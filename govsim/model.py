@@ -38,6 +38,7 @@ from govsim.platform.engine import CaseEngine, DayReport
 from govsim.platform.intake import CaseIntake, HotlineDay, hotline_day
 from govsim.platform.supervision import call_back
 from govsim.schema import Scenario
+from govsim.sizing import warn_if_overloaded
 
 
 def read_metric(model: mesa.Model, name: str) -> float:
@@ -73,6 +74,7 @@ class GovernanceModel(mesa.Model):
                 "queue.enabled: the M/M/c validation queue is its own model; use "
                 "govsim.queue_model.QueueModel (govsim.runner.build_model picks the right one)"
             )
+        warn_if_overloaded(s)  # a city overloaded by construction (ODD §5): stderr, run goes on
         super().__init__(rng=s.seed if rng is None else rng)
         self.config = s  # (Mesa 3.5 reserves `scenario` for its own Scenario class)
         self.horizon = s.days

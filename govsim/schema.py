@@ -13,7 +13,15 @@ from __future__ import annotations
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 AGE_GROUPS: tuple[str, ...] = ("young", "middle", "old")
 """Age groups: 18-39, 40-59, 60 and over (CNNIC reports the 60+ group separately)."""
@@ -1032,6 +1040,103 @@ class MetricsSpec(Section):
         return self
 
 
+class DensitySpec(Section):
+    """The city stated by density (密度): its sizes follow ``population.citizens``.
+
+    Each figure given here replaces the absolute size it resolves to (a scenario states a size one
+    way or the other, never both); a figure left out (null) leaves that size as stated. The sizes
+    are resolved when the scenario is validated (:func:`govsim.sizing.resolve_sizes`, ODD §5) for
+    ``population.citizens`` clipped to [``min_citizens``, ``max_citizens``]:
+
+    * districts = round(N / citizens per district), at least 1 and at most 100 (the schema's
+      limit); past 100 districts the streets per district grow instead (round(streets per district
+      x wanted districts / 100), at most 100), and past that the communities per street. The
+      district is the unit of growth: a larger megacity is a larger number of similar districts.
+    * staff: ceil(per-10k figure x N / 10,000 / number of such units), at least 1 (a unit is never
+      understaffed by rounding). Rounding is half up; ceil forgives 1e-9 of float error.
+    """
+
+    citizens_per_community: float | None = P(
+        None,
+        "citizens/community",
+        "Citizens per community (社区); with the two below it sets the districts. Assumption: the "
+        "baseline slice's 10,000 / 24, units far smaller than Beijing's (343 streets and towns for "
+        "~22 M residents, docs/FACTS.md), so that the load per unit stays the calibrated one.",
+        ge=1,
+        le=1_000_000,
+    )
+    communities_per_street: int | None = P(
+        None, "communities", "Communities (社区) per street, kept as the city grows.", ge=1, le=200
+    )
+    streets_per_district: int | None = P(
+        None,
+        "streets",
+        "Streets (街道) per district, kept until the 100-district limit, then grown.",
+        ge=1,
+        le=100,
+    )
+    community_workers_per_10k: float | None = P(
+        None,
+        "officials/10k citizens",
+        "Case-handling community workers per 10,000 citizens (officials.community_workers per "
+        "community). Assumption: the baseline's 1 per community.",
+        gt=0,
+        le=100_000,
+    )
+    street_officials_per_10k: float | None = P(
+        None,
+        "officials/10k citizens",
+        "Case-handling street officials per 10,000 citizens (officials.street_officials per "
+        "street). Assumption: the baseline's 1 per street.",
+        gt=0,
+        le=100_000,
+    )
+    hotline_operators_per_10k: float | None = P(
+        None,
+        "operators/10k citizens",
+        "Hotline operators on duty per 10,000 citizens (channels.hotline_operators). Beijing: "
+        "~1,700 for 22 M residents, 0.77 (docs/FACTS.md).",
+        gt=0,
+        le=100_000,
+    )
+    department_staff_per_10k: dict[str, Annotated[float, Field(gt=0, le=1_000_000)]] = P(
+        {},
+        "staff/10k citizens",
+        "Case-handling staff per 10,000 citizens by department (departments.<name>.staff, split "
+        "over a district-level department's copies). Departments not named keep their staff.",
+    )
+    min_citizens: int = P(
+        1,
+        "citizens",
+        "The city is built for at least this many citizens: a smaller population lives in that "
+        "city, less densely (keeps small test and classroom cities whole).",
+        ge=1,
+        le=20_000_000,
+    )
+    max_citizens: int | None = P(
+        None,
+        "citizens",
+        "The city is built for at most this many citizens: a larger population is more load on "
+        "the same city (load experiments). None: no limit.",
+        ge=1,
+        le=20_000_000,
+    )
+
+    @model_validator(mode="after")
+    def _whole_city_and_range(self) -> DensitySpec:
+        trio = (self.citizens_per_community, self.communities_per_street, self.streets_per_district)
+        if any(v is None for v in trio) and any(v is not None for v in trio):
+            raise ValueError(
+                "citizens_per_community, communities_per_street and streets_per_district state "
+                "the city together: give all three or none"
+            )
+        if self.max_citizens is not None and self.max_citizens < self.min_citizens:
+            raise ValueError(
+                f"max_citizens: {self.max_citizens} is below min_citizens ({self.min_citizens})"
+            )
+        return self
+
+
 OWNER_KEYWORDS = ("community", "street")
 
 
@@ -1050,6 +1155,11 @@ class Scenario(Section):
     seed: int = P(42, "integer", "Root seed of every random draw in a run.", ge=0, le=2**63 - 1)
     days: int = P(365, "days", "Simulated days (one step is one day).", ge=1, le=36_500)
     city: CitySpec = Field(default_factory=CitySpec, description="City structure.")
+    density: DensitySpec | None = Field(
+        None,
+        description="The city stated by density: sizes that follow population.citizens "
+        "(null: every size as stated).",
+    )
     population: PopulationSpec = Field(default_factory=PopulationSpec, description="Citizens.")
     citizens: CitizenBehaviourSpec = Field(
         default_factory=CitizenBehaviourSpec, description="Citizens' rules."
@@ -1079,6 +1189,19 @@ class Scenario(Section):
     )
     queue: QueueSpec = Field(default_factory=QueueSpec, description="M/M/c validation mode.")
     metrics: MetricsSpec = Field(default_factory=MetricsSpec, description="Metric settings.")
+
+    @model_validator(mode="after")
+    def _sizes_from_density(self) -> Scenario:
+        from govsim.sizing import resolve_sizes
+
+        resolve_sizes(self)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_resolved_sizes(self, handler: Any) -> Any:
+        from govsim.sizing import drop_resolved_sizes
+
+        return drop_resolved_sizes(self, handler(self))
 
     @model_validator(mode="after")
     def _owners_exist(self) -> Scenario:

@@ -40,9 +40,33 @@ def test_scaled_baseline_keeps_the_load_per_unit(citizens: int) -> None:
     for name, spec in s.departments.items():
         k = factor if spec.level == "city" else per_district
         assert spec.staff == math.ceil(base.departments[name].staff * k - 1e-9), name
+    # the hotline's operators grow with the citizens (1 per 10,000, rounded up)
+    assert s.channels.hotline_operators == math.ceil(citizens / 10_000)
+    assert s.channels.model_copy(update={"hotline_operators": 1}) == base.channels
     # everything else is the baseline's
-    for section in ("dispatch", "closed_loop", "assessment", "gaming", "channels", "citizens"):
+    for section in ("dispatch", "closed_loop", "assessment", "gaming", "citizens"):
         assert getattr(s, section) == getattr(base, section), section
+
+
+@pytest.mark.parametrize("citizens", [1_000, 2_000, 4_000, 100_000, 1_000_000, 3_000_000])
+def test_scaled_baseline_follows_the_hand_rule_it_replaced(citizens: int) -> None:
+    """The density mechanism gives the sizes the hand-written rule of benchmarks/scaling.py gave
+    (the baseline's districts scaled, streets grown past 100 districts, staff rounded up), small
+    cities included; only the hotline's operators differ (the old rule kept one)."""
+    base = load_scenario("baseline")
+    factor = citizens / base.population.citizens
+    want = max(1, round(base.city.districts * factor))
+    districts = min(100, want)
+    streets = max(1, round(base.city.streets_per_district * want / districts))
+    s = scaled_baseline(citizens)
+    assert (s.city.districts, s.city.streets_per_district) == (districts, streets)
+    assert s.city.communities_per_street == base.city.communities_per_street
+    per_district = (citizens / districts) / (base.population.citizens / base.city.districts)
+    for name, spec in base.departments.items():
+        k = factor if spec.level == "city" else per_district
+        assert s.departments[name].staff == max(1, math.ceil(spec.staff * k - 1e-9)), name
+    assert s.officials.community_workers == base.officials.community_workers
+    assert s.officials.street_officials == base.officials.street_officials
 
 
 def test_the_baseline_size_is_the_baseline() -> None:
@@ -176,6 +200,11 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
         assert r["fixed"]["citizen_days"] == 300 * 5 and r["fixed"]["seconds"] > 0
     assert data["summary"]["fixed_cost"]["n"] == 300
     assert "Fixed cost: a 5-day run of 300 citizens" in text
+    # the classroom demo: its two cities of 3,000 citizens stepped 5 days, headless
+    demo = data["demo"]
+    assert demo["n"] == run.DEMO_CITIZENS == 3_000 and demo["days"] == 5 and demo["repeats"] == 1
+    assert demo["days_per_s"]["median"] > 0 and demo["runs"][0]["seconds"] > 0
+    assert "## Classroom demo" in text and "two cities x 3,000 citizens" in text
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
 
@@ -293,19 +322,69 @@ def test_small_populations_are_repeated_more(monkeypatch) -> None:
     assert len(rows) == 4
 
 
-def test_a_quick_run_writes_outside_the_committed_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A smoke run must not overwrite benchmarks/results.md (every later manifest would be dirty)."""
-    monkeypatch.setattr(run, "QUICK_OUT", tmp_path / "out" / "results.md")
-    monkeypatch.setattr(run, "DEFAULT_OUT", tmp_path / "committed.md")
+def _fake_demo(n: int, days: int, repeats: int, seed: int = 1, log=None) -> dict:
+    stats = {"median": 50.0, "min": 40.0, "max": 60.0}
+    return {"n": n, "days": float(days), "repeats": repeats, "days_per_s": stats,
+            "cpu_days_per_s": stats, "init_seconds": stats, "runs": []}  # fmt: skip
+
+
+@pytest.fixture
+def report_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The report paths moved under tmp_path (results folder ``out/``, committed ``committed.md``),
+    with measurements faked (no subprocess)."""
+    monkeypatch.setattr(run, "QUICK_OUT", tmp_path / "out" / "quick.md")
+    monkeypatch.setattr(run, "DEFAULT_OUT", tmp_path / "out" / "results.md")
+    monkeypatch.setattr(run, "PUBLISHED", tmp_path / "committed.md")
     monkeypatch.setattr(run, "measure", lambda *args, **kwargs: _fake_rows())
+    monkeypatch.setattr(run, "measure_demo", _fake_demo)
+    return tmp_path
+
+
+def test_a_quick_run_writes_outside_the_committed_report(report_paths: Path) -> None:
+    """A smoke run must not overwrite benchmarks/results.md (every later manifest would be dirty)."""
     assert run.main(["--quick", "--sweep-runs", "0", "--fixed-cost-size", "0"]) == 0
-    assert (tmp_path / "out" / "results.md").is_file()
-    assert (tmp_path / "out" / "results.json").is_file()
-    assert not (tmp_path / "committed.md").exists()
+    assert (report_paths / "out" / "quick.md").is_file()
+    assert (report_paths / "out" / "quick.json").is_file()
+    assert not (report_paths / "committed.md").exists()
+    assert not (report_paths / "out" / "results.md").exists()
 
 
-def test_the_quick_output_folder_is_ignored_by_git() -> None:
+def test_a_full_run_writes_the_results_folder_and_only_publish_the_committed_report(
+    report_paths: Path,
+) -> None:
+    args = ["--sizes", "1000,4000", "--sweep-runs", "0", "--fixed-cost-size", "0"]
+    assert run.main(args) == 0
+    assert (report_paths / "out" / "results.md").is_file()
+    assert not (report_paths / "committed.md").exists()
+    assert run.main([*args, "--publish"]) == 0
+    text = (report_paths / "committed.md").read_text(encoding="utf-8")
+    assert "--publish" in text and "## Classroom demo" in text
+    assert (report_paths / "committed.json").is_file()
+
+
+@pytest.mark.parametrize("extra", [["--quick"], ["--out", "elsewhere.md"]])
+def test_publish_is_refused_with_quick_or_out(
+    extra: list[str], report_paths: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        run.main(["--publish", *extra])
+    assert e.value.code == 2
+    assert "--publish" in capsys.readouterr().err
+    assert not (report_paths / "committed.md").exists()
+
+
+def test_the_demo_row_from_known_numbers() -> None:
+    demo = _fake_demo(3000, 365, 9)
+    text = run.render(run.summarise(_fake_rows(), days=365), {}, ("0", "0"), "cmd", None, demo)
+    assert "## Classroom demo" in text
+    assert "| two cities x 3,000 citizens" in text and "| 365 | 50 (40-60) | 50 (40-60) |" in text
+    assert "## Classroom demo" not in run.render(
+        run.summarise(_fake_rows(), days=365), {}, ("0", "0"), "cmd"
+    )
+
+
+def test_the_results_folder_is_ignored_by_git() -> None:
     ignored = (run.ROOT / ".gitignore").read_text(encoding="utf-8").split()
-    assert f"/{run.QUICK_OUT.parent.relative_to(run.ROOT)}/" in ignored
+    assert run.QUICK_OUT.parent == run.DEFAULT_OUT.parent == run.RESULTS_DIR
+    assert f"/{run.RESULTS_DIR.relative_to(run.ROOT)}/" in ignored
+    assert run.PUBLISHED.parent != run.RESULTS_DIR

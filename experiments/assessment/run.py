@@ -51,7 +51,7 @@ if __name__ == "__main__":
     ds.to_csv(out / "results_audit_sweep.csv", index=False)
     t2 = ci_table(ds, METRICS, reference="audit_0.0")
     (out / "table_audit_sweep.md").write_text(markdown(t2) + "\n")
-    load = ["population.citizens=20000"]
+    load = ["population.citizens=20000", "density.max_citizens=10000"]  # on the 10k city
     pressure = {
         "speed_kpi_loaded": ("speed_kpi", load),
         "balanced_kpi_loaded": ("balanced_kpi", load),

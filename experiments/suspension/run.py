@@ -75,6 +75,7 @@ def overrides(regime: str, audit: str, motivation: str, load: str, selection: bo
         f"closed_loop.audit_rate={AUDIT[audit]}",
         f"assessment.learning.motivation_mean={MOTIVATION[motivation]}",
         f"population.citizens={LOAD[load]}",
+        "density.max_citizens=10000",  # the baseline's city and staff at every load
         f"assessment.learning.selection={'true' if selection else 'false'}",
     ]
 
