@@ -218,6 +218,24 @@ def resolve_timeline(
         govsim.config.ScenarioError: listing every problem, each located as
             ``file:line: timeline[i]...: what``.
     """
+    if not scenario.timeline:
+        return scenario
+    entries, _ = _walk(scenario, where or {}, default_source)
+    return scenario.model_copy(update={"timeline": entries})
+
+
+def _walk(
+    scenario: Scenario, where: dict[Path_, str], default_source: str
+) -> tuple[list[TimelineEntry], dict[int, Scenario]]:
+    """Apply the timeline's entries in order, validating each scenario reached.
+
+    Returns:
+        The entries resolved (file order), and for each day with a change the scenario in force
+        from its start (its ``timeline`` the resolved one).
+
+    Raises:
+        govsim.config.ScenarioError: listing every problem (see :func:`resolve_timeline`).
+    """
     from govsim.config import (
         Located,
         ScenarioError,
@@ -227,10 +245,7 @@ def resolve_timeline(
         scenario_to_dict,
     )
 
-    where = where or {}
     entries = scenario.timeline
-    if not entries:
-        return scenario
 
     def at(*path: str) -> str:
         full = ("timeline", *path)
@@ -239,18 +254,20 @@ def resolve_timeline(
             default_source,
         )
 
-    problems: list[str] = []
     if scenario.queue.enabled:
-        problems.append(
-            f"{at()}: timeline: the M/M/c validation queue (queue.enabled) has no timeline; "
-            "remove it or switch the queue off"
+        raise ScenarioError(
+            [
+                f"{at()}: timeline: the M/M/c validation queue (queue.enabled) has no timeline; "
+                "remove it or switch the queue off"
+            ]
         )
-        raise ScenarioError(problems)
+    problems: list[str] = []
     days_from = where.get(("days",))
     days_note = f" (days set at {days_from})" if days_from else ""
     state = scenario_to_dict(scenario)
     state.pop("timeline")
     resolved: dict[int, dict[str, Any]] = {}
+    after: dict[int, Scenario] = {}
     for i in _order(entries):
         e = entries[i]
         name = f"timeline[{i}]"
@@ -285,7 +302,7 @@ def resolve_timeline(
             problems.extend(fixed)
             continue
         changed = Located(state, {})
-        for key, value in e.set.items():
+        for key, value in e.set.items():  # merged exactly as --set merges onto a scenario
             changed = _merge(changed, Located(_nested(key, value), {}))
         try:
             new = Scenario.model_validate(changed.data)
@@ -300,10 +317,11 @@ def resolve_timeline(
         state = scenario_to_dict(new)
         state.pop("timeline")
         resolved[i] = {k: _get(state, tuple(k.split("."))) for k in e.set}
+        after[e.day] = new  # the last entry of the day leaves the scenario in force
     if problems:
         raise ScenarioError(sorted(problems, key=_by_location))
     timeline = [e.model_copy(update={"set": resolved[i]}) for i, e in enumerate(entries)]
-    return scenario.model_copy(update={"timeline": timeline})
+    return timeline, {d: s.model_copy(update={"timeline": timeline}) for d, s in after.items()}
 
 
 @dataclass
@@ -328,26 +346,14 @@ class Timeline:
             govsim.config.ScenarioError: when the timeline is invalid for this scenario (e.g. a
                 change on or after its last day, when ``days`` was shortened after loading).
         """
-        from govsim.config import Located, _merge, scenario_to_dict
-
         if not scenario.timeline:
             return cls([])
-        scenario = resolve_timeline(scenario)
-        entries = scenario.timeline
-        out = cls(list(entries))
-        state = scenario_to_dict(scenario)
-        by_day: dict[int, list[int]] = {}
-        for i in _order(entries):
-            by_day.setdefault(entries[i].day, []).append(i)
-        for day, indices in by_day.items():
-            doc = Located(state, {})
-            for i in indices:
-                for key, value in entries[i].set.items():
-                    doc = _merge(doc, Located(_nested(key, value), {}))
-            state = doc.data
-            out.states[day] = Scenario.model_validate(state)
-            out.marks[day] = "; ".join(label_of(entries[i]) for i in indices)
-        return out
+        entries, states = _walk(scenario, {}, "scenario")
+        marks = {
+            day: "; ".join(label_of(entries[i]) for i in _order(entries) if entries[i].day == day)
+            for day in states
+        }
+        return cls(entries, states, marks)
 
     def apply(self, model: GovernanceModel, day: int) -> None:
         """Apply the changes due at the start of ``day`` to a live model (none: nothing happens).
