@@ -43,10 +43,11 @@ CASES: tuple[tuple[str, int], ...] = (
     ("trace_kpi", 120),
     ("inclusive", 60),
     ("queue_mmc", 200),
+    ("beijing_reform", 1500),
 )
 """(packaged scenario, days) pairs recorded and compared: every packaged scenario, each past
 at least one assessment period where it has one (120 days: four rankings and adaptations), and
-participatory budgeting through a whole yearly cycle."""
+participatory budgeting through a whole yearly cycle, and beijing_reform past its last reform."""
 SEED = 1
 
 

@@ -175,7 +175,10 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, Any]:
     """(section model, key annotation) for ``Model`` or ``dict[K, Model]`` annotations."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, None
-    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    is_union = (
+        isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+    )
+    members = [a for a in typing.get_args(annotation) if a is not type(None)] if is_union else []
     if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
         return members[0], None  # an optional section (``density``): its fields' own defaults
     if typing.get_origin(annotation) is dict:

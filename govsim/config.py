@@ -546,6 +546,7 @@ def located_messages(
     where: dict[tuple[str, ...], str],
     default_source: str,
     root: type[BaseModel],
+    path_prefix: str = "",
 ) -> list[str]:
     """Every problem of a pydantic validation as ``file:line: key.path: what (got ...)``.
 
@@ -559,6 +560,8 @@ def located_messages(
         where: ``file:line`` of every key path of the document.
         default_source: Where to point when no key path is found (the file, or ``--set``).
         root: The schema validated against.
+        path_prefix: Written before every key path (``timeline[2].set.`` for a timeline's
+            change, :mod:`govsim.timeline`).
 
     Returns:
         The messages, sorted by file and line.
@@ -590,7 +593,7 @@ def located_messages(
             msg = f"{msg} (got {_describe_input(err.get('input'))})"
         elif "input" in err and not isinstance(err.get("input"), dict):
             msg = f"{msg} (got {_describe_input(err['input'])})"
-        path = _fmt_path(loc) if loc else ""
+        path = path_prefix + _fmt_path(loc) if loc else path_prefix.rstrip(".")
         messages.append(f"{at or default_source}: {path + ': ' if path else ''}{msg}")
     return sorted(messages, key=_by_location)
 
@@ -610,6 +613,10 @@ def validate(doc: Located, default_source: str = "scenario") -> Scenario:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         raise ScenarioError(located_messages(exc, doc.where, default_source, Scenario)) from None
+    if scenario.timeline:  # each dated change checked like --set (govsim.timeline)
+        from govsim.timeline import resolve_timeline
+
+        scenario = resolve_timeline(scenario, doc.where, default_source)
     check_memory(scenario, doc, default_source)
     return scenario
 

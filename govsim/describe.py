@@ -80,6 +80,9 @@ def _emit(data: Any, model: type[BaseModel] | None, depth: int, lines: list[str]
                     _emit(item, sub, depth + 2, lines)
             else:
                 _emit(value, sub, depth + 1, lines)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lines.append(f"{pad}{_flow(key)}:{comment}")  # the timeline: one entry a line
+            lines.extend(f"{pad}{INDENT}- {_flow(item)}" for item in value)
         else:
             lines.append(f"{pad}{_flow(key)}: {_flow(value)}{comment}")
 

@@ -39,6 +39,7 @@ from govsim.platform.intake import CaseIntake, HotlineDay, hotline_day
 from govsim.platform.supervision import call_back
 from govsim.schema import Scenario
 from govsim.sizing import warn_if_overloaded
+from govsim.timeline import Timeline
 
 
 def read_metric(model: mesa.Model, name: str) -> float:
@@ -77,6 +78,7 @@ class GovernanceModel(mesa.Model):
         warn_if_overloaded(s)  # a city overloaded by construction (ODD §5): stderr, run goes on
         super().__init__(rng=s.seed if rng is None else rng)
         self.config = s  # (Mesa 3.5 reserves `scenario` for its own Scenario class)
+        self.timeline = Timeline.of(s)  # dated reforms; checked against the horizon here
         self.horizon = s.days
         self.day = 0
         self.daily_metrics = daily_metrics
@@ -130,6 +132,7 @@ class GovernanceModel(mesa.Model):
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
         """Advance one day: the schedule of docs/ODD.md section 3."""
+        self.timeline.apply(self, self.day)  # 0. the timeline's reforms due today take effect
         s, d = self.config, self.day
         citizens, officials, cases = self.citizens, self.officials, self.cases
         self.ledger.ensure(d)
@@ -280,7 +283,7 @@ class GovernanceModel(mesa.Model):
         """The daily metrics as a DataFrame (column ``day`` first)."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         df.insert(0, "day", np.arange(1, len(df) + 1))
-        return df
+        return self.timeline.mark(df)
 
     # ------------------------------------------------------------------ views
     def citizen(self, index: int) -> Citizen:

@@ -13,6 +13,9 @@ The figure says what it shows:
   day (a right-censored cohort: the newest cases are still open), while ``summary.json`` rates are
   over the settled cohort (cases created before the last :data:`~govsim.metrics.SETTLE_DAYS`
   days); a footnote says so, with the day numbers, so the last day and the summary need not agree;
+* the days a timeline's reforms took effect (the time series' ``reform`` column,
+  :mod:`govsim.timeline`) are drawn in every panel as dashed vertical lines at the day's start,
+  labelled with the reform's name in the panels of the top row;
 * a metric with the same value on every day (e.g. officials' burnout, 0 at the baseline's load)
   is not drawn as a flat line but listed in the footnote as "constant at 0 in this run"; a panel
   whose metrics are all constant is left out.
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -223,6 +227,13 @@ def footnote_lines(
         f"Constant at {value} in this run (not drawn): {', '.join(cols)}."
         for value, cols in by_value.items()
     ]
+    marks = reform_marks(timeseries)
+    if marks:
+        parts.append(
+            "Dashed lines: the timeline's reforms, from the start of day "
+            + "; ".join(f"{x:g} ({label})" for x, label in marks)
+            + "."
+        )
     if left_out:
         parts.append(
             f"{len(left_out)} more metrics not drawn for lack of room (see the time series): "
@@ -333,6 +344,40 @@ def panel_title(panel: Panel, cols: Sequence[str]) -> tuple[str, dict[str, str]]
     return title, labels
 
 
+def reform_marks(timeseries: pd.DataFrame) -> list[tuple[float, str]]:
+    """Where a timeline's changes took effect: ``(day, label)`` for each marked row.
+
+    The ``reform`` column marks the first day run under a change (row ``day = d + 1`` for a
+    change applied at the start of day ``d``); the line goes at ``d``, where the change began.
+    """
+    if "reform" not in timeseries.columns or "day" not in timeseries.columns:
+        return []
+    marked = timeseries[timeseries["reform"].fillna("").astype(str) != ""]
+    return [
+        (float(day) - 1.0, str(label))
+        for day, label in zip(marked["day"], marked["reform"], strict=True)
+    ]
+
+
+def _draw_reforms(ax: Axes, marks: Sequence[tuple[float, str]], *, labelled: bool) -> None:
+    """Dashed vertical lines at the reforms' days, with their labels when ``labelled``."""
+    for x, label in marks:
+        ax.axvline(x, color="0.35", linestyle="--", linewidth=0.8, zorder=0)
+        if labelled:
+            ax.annotate(
+                textwrap.shorten(label, 40, placeholder="..."),
+                xy=(x, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, -2),
+                textcoords="offset points",
+                rotation=90,
+                va="top",
+                ha="left",
+                fontsize=6,
+                color="0.25",
+            )
+
+
 def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
     """Draw the dashboard of a run's time series.
 
@@ -353,6 +398,7 @@ def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
     nrows = math.ceil(n / ncols)
     width = PANEL_WIDTH * ncols
     drawn = [c for _, cols in panels for c in cols]
+    marks = reform_marks(timeseries)  # a timeline's reforms (govsim.timeline)
     footnote = footnote_lines(timeseries, drawn, constant, left_out, width)
     height = PANEL_HEIGHT * nrows + 0.8 + MARGINS["footnote"] * len(footnote)
     fig = Figure(figsize=(width, height))
@@ -390,6 +436,7 @@ def dashboard_figure(timeseries: pd.DataFrame, *, title: str = "") -> Figure:
         heading, labels = panel_title(panel, cols)
         for col in cols:
             ax.plot(x, timeseries[col], linewidth=1.2, label=labels[col])
+        _draw_reforms(ax, marks, labelled=i < ncols)
         ax.set_title(heading, fontsize=10)
         if panel.ylabel:
             ax.set_ylabel(panel.ylabel, fontsize=8)

@@ -1137,6 +1137,28 @@ class DensitySpec(Section):
         return self
 
 
+class TimelineEntry(PlainData):
+    """One dated change of a scenario's timeline of reforms (checked and applied by govsim.timeline).
+
+    ``set`` maps dotted key paths to values exactly as ``--set`` does; the change applies at the
+    start of day ``day`` (0-based: after ``day`` days have run) and lasts until a later entry
+    changes the same key. Only the keys listed in :data:`govsim.timeline.CHANGEABLE` may change.
+    """
+
+    day: int = P(
+        ...,
+        "day",
+        "Day at whose start the change applies (0-based), within the run's days.",
+    )
+    label: str = P("", "text", "Short name of the change shown on figures.", max_length=80)
+    set: dict[str, Any] = P(
+        ...,
+        "key paths",
+        "Parameters changed, as dotted key paths and values (like --set).",
+        min_length=1,
+    )
+
+
 OWNER_KEYWORDS = ("community", "street")
 
 
@@ -1189,6 +1211,12 @@ class Scenario(Section):
     )
     queue: QueueSpec = Field(default_factory=QueueSpec, description="M/M/c validation mode.")
     metrics: MetricsSpec = Field(default_factory=MetricsSpec, description="Metric settings.")
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list,
+        description="Dated reforms: entries {day, label, set: {key.path: value}} applied at the "
+        "start of their day (ODD 7.24, govsim.timeline).",
+        json_schema_extra={"unit": "entries"},
+    )
 
     @model_validator(mode="after")
     def _sizes_from_density(self) -> Scenario:

@@ -226,7 +226,20 @@ class OfficialUnits:
         # summoned tasks done (on time) this assessment period: the streets' reverse assessment
         self.summoned_tasks = np.zeros(city.n_units, dtype=np.int64)
         self.summoned_on_time = np.zeros(city.n_units, dtype=np.int64)
-        # figures of the day that stay the same all run
+        self.reconfigure(s)  # figures of the day that stay the same until the scenario changes
+
+    def reconfigure(self, scenario: Scenario) -> None:
+        """Take up the scenario in force (at the start, and when a timeline changes it).
+
+        Refreshes what the day's plan caches from it: the number of assessed indicators and
+        whether traces are scored (``assessment.weights``), the routine shares and the monthly
+        deliberation hours. Staff and the units' drawn practices and motivation stay as built.
+
+        Args:
+            scenario: The scenario in force from now on (:mod:`govsim.timeline`).
+        """
+        s = self.config = scenario
+        o, kinds = s.officials, self.city.unit_kind
         weights = s.assessment.weights
         self._n_indicators = sum(1 for k in INDICATORS if weights.get(k, 0.0) > 0)
         self._traces_assessed = weights.get("traces", 0.0) > 0

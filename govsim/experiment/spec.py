@@ -408,6 +408,12 @@ def _check_scenario_target(
         data = scenario_to_dict(scenario_from_dict(data, where.get(("set",), at)))
     except ScenarioError as exc:
         return None, integer, [f"{m}" for m in exc.messages]
+    if spec.days is not None and data.get("timeline"):  # every reform must fall within the runs
+        days_at = where.get(("days",), source)
+        try:
+            scenario_from_dict(set_path(data, "days", spec.days), days_at)
+        except ScenarioError as exc:
+            problems.extend(f"{days_at}: days: {m.split(': ', 1)[-1]}" for m in exc.messages)
     for name, p in spec.parameters.items():
         loc = where.get(("parameters", name), source)
         for value in _probe_values(p):

@@ -269,6 +269,20 @@ class CaseEngine:
         self._wrong_cache: dict[tuple[int, int], list[int]] = {}
         self._refresh_day_constants()
 
+    def reconfigure(self, scenario: Scenario) -> None:
+        """Take up a scenario changed mid-run (a timeline's reform, :mod:`govsim.timeline`).
+
+        Dispatches from now on use its mode, data sharing and delays; cases already registered
+        keep how they travel (hand to hand or jointly). Every other section is read at each use.
+
+        Args:
+            scenario: The scenario in force from now on.
+        """
+        self.s = scenario
+        self.ds = scenario.dispatch.data_sharing
+        self.unified = scenario.dispatch.mode == "unified"
+        self._refresh_day_constants()
+
     # ----------------------------------------------------------------- bookkeeping
     def _ensure_capacity(self) -> None:
         cap = self.store._cap

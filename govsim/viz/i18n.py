@@ -555,6 +555,7 @@ PRESETS_TEXT: dict[str, dict[Lang, str]] = {
     "online_only": {"en": "Online only", "zh": "只留线上"},
     "inclusive": {"en": "Inclusive channels", "zh": "包容性渠道"},
     "participatory_budgeting": {"en": "Participatory budgeting", "zh": "参与式预算"},
+    "beijing_reform": {"en": "Beijing reform 2017-2022", "zh": "北京改革 2017-2022"},
 }
 """Short names of the packaged presets (a preset without one shows its file name)."""
 
@@ -570,6 +571,7 @@ PRESET_DESCRIPTIONS_ZH: dict[str, str] = {
     "online_only": "只留线上：App 和热线，没有线下和帮办渠道，适合线下办理的事项也必须线上办",
     "inclusive": "保留线下渠道，网格员和党员志愿者帮办代办，开展数字素养培训",
     "participatory_budgeting": "成都式参与式预算：线上线下结合，三个年度周期",
+    "beijing_reform": "北京 2017-2022：改革前条块分割，2018 年吹哨报到，2019 年接诉即办并按三率月度排名，2021 年服务标准",
 }
 """Chinese versions of the packaged presets' descriptions (English: the scenario files)."""
 

@@ -419,3 +419,29 @@ def test_an_experiment_file_over_the_size_limit_is_refused(
         f"{path}: larger than the {MAX_YAML_BYTES:,} bytes a scenario or experiment file may "
         "have; refused before parsing"
     ]
+
+
+def test_runs_shorter_than_a_timeline_are_refused_before_running(
+    write_experiment: Callable[..., Path],
+) -> None:
+    """A scenario's reforms must fall within the runs' days (govsim.timeline), as with --days."""
+    text = """
+        scenario: beijing_reform
+        parameters:
+          dispatch.data_sharing: {range: [0, 1]}
+        design: {method: lhs, n: 4}
+        days: 500
+        root_seed: 3
+        """
+    messages = errors_of(write_experiment(text))
+    assert any("days: timeline[1].day: 730 is outside the run" in m for m in messages), messages
+    load_experiment(write_experiment(text.replace("days: 500", "days: 1500"), name="ok.yaml"))
+    swept = """
+        scenario: beijing_reform
+        parameters:
+          days: {levels: [400, 1500]}
+        design: {method: grid}
+        root_seed: 3
+        """
+    (msg,) = errors_of(write_experiment(swept, name="swept.yaml"))
+    assert "parameters.days: value 400 is not a valid scenario value" in msg, msg
