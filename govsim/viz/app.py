@@ -636,7 +636,7 @@ def CompareView(model: CityPair, lang: Lang) -> None:
         )
         ChartRow(model, group, lang, tick)
         ChartExplanation(group, lang)
-    ExportButtons(model, HEADLINE, "compare", "govsim: city A and city B", lang)
+    ExportButtons(model, HEADLINE, "compare", "govsim: city A and city B", lang, tick)
 
 
 @solara.component
@@ -877,11 +877,12 @@ def SetupCard(
 
 @solara.component
 def ExportButtons(
-    model: CityPair, metrics: tuple[str, ...], name: str, title: str, lang: Lang
+    model: CityPair, metrics: tuple[str, ...], name: str, title: str, lang: Lang, tick: int
 ) -> None:
     """Download buttons: the charts of ``metrics`` (PNG) and every recorded series (CSV).
 
-    The files are built when a button is pressed, from the cities as they are then.
+    The files are built when a button is pressed, from the cities as they are then; the file
+    names carry the day (redrawn every update: ``tick``).
     """
     stem = f"govsim_{name}_day{model.day}"
     with solara.Row(classes=["govsim-export"]):
@@ -942,7 +943,7 @@ def LessonView(model: CityPair, lesson: str, lang: Lang) -> None:
             DayCounter(model, lang, tick)
             solara.Text(ui("bands_help", lang), style={"font-size": "0.85em"})
             LessonCharts(model, chosen, lang, tick)
-            ExportButtons(model, chosen.metrics, chosen.name, chosen.title["en"], lang)
+            ExportButtons(model, chosen.metrics, chosen.name, chosen.title["en"], lang, tick)
 
 
 @solara.component
