@@ -577,16 +577,6 @@ METRICS_TEXT: dict[str, dict[Lang, tuple[str, str]]] = {
             "从立案到问题真正解决的天数中位数，统计过去30天内立案且已解决的案件（最近的案件时间尚短，所以最新几天偏短）。",
         ),
     },
-    "days_to_resolution_multi_median": {
-        "en": (
-            "Days to resolution, several departments (median)",
-            "The same median over solved cases that needed more than one owner (unit or department).",
-        ),
-        "zh": (
-            "多部门案件办结天数（中位数）",
-            "需要多个责任单位或部门的已解决案件的办结天数中位数。",
-        ),
-    },
     "handoffs_per_case": {
         "en": (
             "Hand-offs per case",

@@ -116,7 +116,7 @@ LESSONS: tuple[Lesson, ...] = (
         name="summoning",
         a=CitySpec("fragmented"),
         b=CitySpec("whistle"),
-        metrics=("days_to_resolution_multi_median", "handoffs_per_case", "real_resolution_rate"),
+        metrics=("handoffs_per_case", "on_time_closure_rate", "days_to_resolution_median"),
         title={"en": "Summoning departments (吹哨报到)", "zh": "街乡吹哨、部门报到"},
         what={
             "en": "Both cities dispatch the fragmented way. In city B the street's party committee "
@@ -127,11 +127,18 @@ LESSONS: tuple[Lesson, ...] = (
         },
         notice={
             "en": (
-                "The gain is in cases that need several departments: watch their median days.",
+                "Fewer hand-offs and more cases closed on time in B.",
+                "The biggest gain is in cases that need several departments: about 37 days to "
+                "resolution at the median in A and 14 in B in the project's year-long runs. It "
+                "shows in a run's summary, not on these daily charts: each day's value covers "
+                "the cases of the last 30 days, and most of A's such cases are not solved yet.",
                 "Single-owner cases are hardly affected: summoning is not a general speed-up.",
             ),
             "zh": (
-                "收益体现在需要多个部门的案件上：看它们的办结天数中位数。",
+                "B的转办次数更少，按时办结的案件更多。",
+                "最大的收益在需要多个部门的案件上：本项目全年运行中，A的中位办结天数约37天，"
+                "B约14天。这体现在运行的汇总结果中，而不在这些逐日图表上：每天的数值只涵盖"
+                "过去30天的案件，而A的这类案件大多尚未解决。",
                 "只有一个责任单位的案件几乎不受影响：吹哨报到并不是全面提速。",
             ),
         },
