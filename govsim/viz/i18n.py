@@ -79,15 +79,17 @@ UI: dict[str, dict[Lang, str]] = {
     "seed": {"en": "Seed (same for both cities)", "zh": "随机种子（两座城市相同）"},
     "levers": {"en": "Levers of city B", "zh": "城市 B 的政策杠杆"},
     "levers_help": {
-        "en": "City A keeps the preset; city B is the preset with these levers. Change one lever "
-        "at a time, then press RESET: both cities restart from day 0 with the same seed, so every "
-        "difference you see comes from your change.",
-        "zh": "城市 A 保持预设情景；城市 B 是预设情景加上这些杠杆。一次只改一个杠杆，然后按 RESET："
-        "两座城市用同一个随机种子从第 0 天重新开始，所以你看到的差别都来自你的改动。",
+        "en": "City A keeps the preset; city B is the preset (or city B's own scenario, or the "
+        "lesson's) with these levers. Change one lever at a time, then press RESET: both cities "
+        "restart from day 0 with the same seed, so every difference you see comes from your "
+        "change.",
+        "zh": "城市 A 保持预设情景；城市 B 是预设情景（或城市 B 自己的情景、课程的情景）加上这些杠杆。"
+        "一次只改一个杠杆，然后按“重置”：两座城市用同一个随机种子从第 0 天重新开始，"
+        "所以你看到的差别都来自你的改动。",
     },
     "pending": {
         "en": "Changes not applied yet: press RESET to restart both cities with them.",
-        "zh": "改动尚未生效：按 RESET 让两座城市带着改动重新开始。",
+        "zh": "改动尚未生效：按“重置”让两座城市带着改动重新开始。",
     },
     "same_as_a": {
         "en": "City B is identical to city A (no lever changed).",
