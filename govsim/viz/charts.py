@@ -17,6 +17,7 @@ from govsim.viz.i18n import (
     STATES_TEXT,
     Lang,
     metric_label,
+    preset_label,
     ui,
 )
 from govsim.viz.pair import CHART_GROUPS, CITIES, CityPair
@@ -42,11 +43,11 @@ _COLOUR_SCALES: dict[str, list[str]] = {
 }
 
 
-def _city_titles(lang: Lang) -> list[dict]:
+def _city_titles(lang: Lang, pair: CityPair | None = None) -> list[dict]:
     """The two cities' titles above their side-by-side panels."""
     return [
         {
-            "text": city_label(city, lang),
+            "text": city_label(city, lang, pair),
             "left": TITLE_AT[k],
             "textAlign": "center",
             "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
@@ -55,8 +56,12 @@ def _city_titles(lang: Lang) -> list[dict]:
     ]
 
 
-def city_label(city: str, lang: Lang) -> str:
-    """Title of a city's panel."""
+def city_label(city: str, lang: Lang, pair: CityPair | None = None) -> str:
+    """Title of a city's panel: "City A: preset" and "City B: your changes", or, where city B
+    runs another scenario (a lesson's), each city's scenario."""
+    if pair is not None and pair.preset_b is not None:
+        name = pair.preset if city == "A" else pair.preset_b
+        return f"{city}: {preset_label(name, lang)}"
     return ui("city_a" if city == "A" else "city_b", lang)
 
 
@@ -219,7 +224,7 @@ def line_option(pair: CityPair, group: str, lang: Lang) -> dict[str, Any]:
     }
     return {
         "animation": False,
-        "title": _city_titles(lang),
+        "title": _city_titles(lang, pair),
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "type": "scroll", "textStyle": {"fontSize": 11}},
         "grid": [{**at, "top": 30, "bottom": 58} for at in SIDE_BY_SIDE],
@@ -285,7 +290,7 @@ def city_map_option(pair: CityPair, colouring: str, lang: Lang) -> dict[str, Any
         )
     return {
         "animation": False,
-        "title": _city_titles(lang),
+        "title": _city_titles(lang, pair),
         "tooltip": {"position": "top"},
         "grid": [{**at, "top": 30, "bottom": 80, "containLabel": True} for at in SIDE_BY_SIDE],
         "xAxis": [

@@ -4,7 +4,7 @@ A :class:`Lesson` sets city A and city B to packaged scenarios (with a few dotte
 where the contrast needs one that no packaged scenario holds), names the metrics that carry its
 point (drawn on the lesson tab, A and B with bands, and B - A), and says in English and Chinese
 what it is, what to notice and what to try, with the real cases behind it (figures from
-``docs/FACTS.md``) and the seed paper (``/work/shared/seeds``, listed in ``docs/sources.md``).
+``docs/FACTS.md``) and the seed paper (listed in ``docs/sources.md``).
 
 What a lesson says to notice comes from the project's experiments (``experiments/*/``), which ran
 the same scenarios over replicate seeds; the demo runs one seed, so the text says "look for",
@@ -110,7 +110,7 @@ LESSONS: tuple[Lesson, ...] = (
                 "深圳“民意速办”：537个受理渠道整合为23个；2023年受理超过3700万件。",
             ),
         },
-        seed="seeds 001 (Shanghai Z street, 一网统管) and 003 (Shenzhen 民意速办)",
+        seed="seed papers 001 (Shanghai Z street, 一网统管) and 003 (Shenzhen 民意速办)",
     ),
     Lesson(
         name="summoning",
@@ -167,7 +167,7 @@ LESSONS: tuple[Lesson, ...] = (
                 "全年约2500万件。",
             ),
         },
-        seed="seed 002 (party-led integrated technical governance)",
+        seed="seed paper 002 (party-led integrated technical governance)",
     ),
     Lesson(
         name="indicators",
@@ -232,7 +232,7 @@ LESSONS: tuple[Lesson, ...] = (
                 "同一次走访上传多个App、按App活跃度排名）。",
             ),
         },
-        seed="seed 004 (public value in urban digital governance); Campbell 1976, Hood 2006",
+        seed="seed paper 004 (public value in urban digital governance); Campbell 1976, Hood 2006",
     ),
     Lesson(
         name="digital_divide",
@@ -282,7 +282,7 @@ LESSONS: tuple[Lesson, ...] = (
                 "（全体为73.0%和79.7%）。",
             ),
         },
-        seed="seed 004 (public value: inclusion); Kontokosta and Hong 2021 (NYC 311)",
+        seed="seed paper 004 (public value: inclusion); Kontokosta and Hong 2021 (NYC 311)",
     ),
     Lesson(
         name="budgeting",
@@ -338,7 +338,7 @@ LESSONS: tuple[Lesson, ...] = (
                 "此前的农村阶段（2009-2012年）覆盖2700个村。",
             ),
         },
-        seed="seed 000 (Zhang, Wang and Zhuang 2024, participatory budgeting in City C)",
+        seed="seed paper 000 (Zhang, Wang and Zhuang 2024, participatory budgeting in City C)",
     ),
 )
 """Every lesson, in the order a course meets them."""
