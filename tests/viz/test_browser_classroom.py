@@ -69,6 +69,10 @@ def page(browser, demo: DemoServer) -> Iterator:  # noqa: F811
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(demo.url)
     expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=START_TIMEOUT_S * 1000)
+    # loaded means drawn: a chart removed while its script still loads (leaving the Compare tab
+    # at once) reports "Initialize failed: invalid dom" (Solara's ECharts, harmless but an error)
+    for group in ("responsiveness", "suspension", "equity", "trust"):
+        expect(page.locator(f".govsim-chart-{group} canvas")).to_have_count(1, timeout=60_000)
     yield page
     context.close()
     assert not errors, errors
