@@ -18,8 +18,10 @@ from solara.components.echarts import EchartsWidget
 from govsim.config import scenario_to_dict
 from govsim.metrics import METRICS
 from govsim.viz import app
+from govsim.viz.charts import line_option
 from govsim.viz.controls import MAX_CATCH_UP, days_due, play
 from govsim.viz.export import charts_png, data_csv
+from govsim.viz.i18n import preset_label
 from govsim.viz.lessons import LESSONS, LESSONS_BY_NAME, checked_lesson
 from govsim.viz.levers import classroom_presets
 from govsim.viz.pair import BAND_DAYS, RECORDED, CityPair, _rolling_mean_sd
@@ -290,3 +292,42 @@ def test_the_bundled_font_covers_every_chinese_character_of_the_demo() -> None:
     assert not missing, "".join(sorted(missing))
     assert "Open Font License" in (FONT_DIR / "LICENSE").read_text(encoding="utf-8")
     assert app.FONT_CSS.endswith("noto-sans-sc/noto-sans-sc.css")
+
+
+def test_chart_titles_name_each_city_scenario_when_b_runs_another() -> None:
+    pair = CityPair(**app.lesson_params(LESSONS_BY_NAME["dispatch"], SMALL))
+    pair.step()
+    titles = [t["text"] for t in line_option(pair, "trust", "en")["title"]]
+    assert titles == [
+        f"A: {preset_label('fragmented', 'en')}",
+        f"B: {preset_label('one_network', 'en')}",
+    ]
+    plain = CityPair(citizens=SMALL)
+    assert [t["text"] for t in line_option(plain, "trust", "en")["title"]] == [
+        "City A: preset",
+        "City B: your changes",
+    ]
+
+
+def test_projector_mode_enlarges_the_charts(demo) -> None:
+    _model, _params, rc = demo
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    chart = next(
+        w for w in rc.find(EchartsWidget).widgets if "govsim-chart-trust" in w.attributes["class"]
+    )
+    assert (
+        "250px" in chart.attributes["style"] and chart.option["textStyle"].get("fontSize") is None
+    )
+    assert "Noto Sans SC" in chart.option["textStyle"]["fontFamily"]
+    app.projector_on.set(True)
+    try:
+        chart = next(
+            w
+            for w in rc.find(EchartsWidget).widgets
+            if "govsim-chart-trust" in w.attributes["class"]
+        )
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        assert "330px" in chart.attributes["style"]
+        assert chart.option["textStyle"]["fontSize"] == 16
+    finally:
+        app.projector_on.set(False)
