@@ -4,12 +4,15 @@ Run it with ``govsim demo`` (see :mod:`govsim.viz.server`); Solara serves :func:
 renders once per browser session, so every session builds its own :class:`~govsim.viz.pair.CityPair`
 and nothing is shared between students.
 
-The page is built on Mesa's SolaraViz machinery: Mesa's ``ModelController`` (Reset, play/pause and
-Step, with its threaded play loop and render interval) drives the pair, rebuilding it from the
-page's flat parameters on Reset, and the live view of the open tab subscribes to Mesa's
-``update_counter``, which the controller bumps after each update. The layout is the demo's own
+The page is built on Mesa's SolaraViz machinery: the demo's run controls
+(:mod:`govsim.viz.controls`: RESET, play/pause also on the space bar, STEP of one day, a threaded
+play loop that keeps its pace and ends at the end of the run) drive the pair, rebuilding it from
+the page's flat parameters on RESET, and the live view of the open tab subscribes to Mesa's
+``update_counter``, which the controls bump after each update. The layout is the demo's own
 (SolaraViz's fixed layout has no room for two cities, a bilingual interface or presets that move
-the sliders).
+the sliders). A lesson (:mod:`govsim.viz.lessons`) sets both cities to its two scenarios and
+fills the *Lesson* tab; projector mode enlarges text and charts; the Chinese page uses the
+bundled CJK font (:data:`FONT_CSS`).
 
 Every value a browser sends is checked on the server against the bounds of its control (a client
 can send anything over the websocket, not only what the page's controls produce): an out-of-range
@@ -41,6 +44,7 @@ import solara.lab
 from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
+from govsim.config import resolve_scenario
 from govsim.metrics import METRICS
 from govsim.viz import guard
 from govsim.viz.charts import (
@@ -763,12 +767,9 @@ def Session() -> None:
 
 def lesson_params(lesson: Lesson, citizens: int, seed: int | None = None) -> dict[str, Any]:
     """Flat :class:`CityPair` parameters for a lesson: its two cities, levers at city B's values."""
-    base_b = resolve_preset(lesson.b.preset)
-    pair_levers = lever_values(load_preset(base_b))
+    base_b = load_preset(resolve_preset(lesson.b.preset))
     if lesson.b.overrides:
-        from govsim.config import resolve_scenario
-
-        pair_levers = lever_values(resolve_scenario(load_preset(base_b), lesson.b.overrides))
+        base_b = resolve_scenario(base_b, lesson.b.overrides)
     base = load_preset(resolve_preset(lesson.a.preset))
     return {
         "preset": lesson.a.preset,
@@ -777,7 +778,7 @@ def lesson_params(lesson: Lesson, citizens: int, seed: int | None = None) -> dic
         "preset_b": lesson.b.preset,
         "overrides_a": dict(lesson.a.overrides),
         "overrides_b": dict(lesson.b.overrides),
-        **pair_levers,
+        **lever_values(base_b),
     }
 
 
