@@ -4,12 +4,15 @@ Run it with ``govsim demo`` (see :mod:`govsim.viz.server`); Solara serves :func:
 renders once per browser session, so every session builds its own :class:`~govsim.viz.pair.CityPair`
 and nothing is shared between students.
 
-The page is built on Mesa's SolaraViz machinery: Mesa's ``ModelController`` (Reset, play/pause and
-Step, with its threaded play loop and render interval) drives the pair, rebuilding it from the
-page's flat parameters on Reset, and the live view of the open tab subscribes to Mesa's
-``update_counter``, which the controller bumps after each update. The layout is the demo's own
+The page is built on Mesa's SolaraViz machinery: the demo's run controls
+(:mod:`govsim.viz.controls`: RESET, play/pause also on the space bar, STEP of one day, a threaded
+play loop that keeps its pace and ends at the end of the run) drive the pair, rebuilding it from
+the page's flat parameters on RESET, and the live view of the open tab subscribes to Mesa's
+``update_counter``, which the controls bump after each update. The layout is the demo's own
 (SolaraViz's fixed layout has no room for two cities, a bilingual interface or presets that move
-the sliders).
+the sliders). A lesson (:mod:`govsim.viz.lessons`) sets both cities to its two scenarios and
+fills the *Lesson* tab; projector mode enlarges text and charts; the Chinese page uses the
+bundled CJK font (:data:`FONT_CSS`).
 
 Every value a browser sends is checked on the server against the bounds of its control (a client
 can send anything over the websocket, not only what the page's controls produce): an out-of-range
@@ -38,10 +41,10 @@ from typing import Any
 
 import solara
 import solara.lab
-from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
+from govsim.config import resolve_scenario
 from govsim.metrics import METRICS
 from govsim.viz import guard
 from govsim.viz.charts import (
@@ -49,9 +52,13 @@ from govsim.viz.charts import (
     FINISHED_STATES,
     PIPELINE_STATES,
     city_map_option,
+    lesson_option,
     line_option,
     state_bars_option,
+    styled,
 )
+from govsim.viz.controls import Hotkeys, RunControls
+from govsim.viz.export import charts_png, data_csv
 from govsim.viz.i18n import (
     COLOURINGS_TEXT,
     GROUPS,
@@ -67,6 +74,7 @@ from govsim.viz.i18n import (
     preset_label,
     ui,
 )
+from govsim.viz.lessons import LESSONS, LESSONS_BY_NAME, Lesson, checked_lesson
 from govsim.viz.levers import (
     CITIZENS_RANGE,
     CLASSROOM_CITIZENS,
@@ -95,8 +103,30 @@ from govsim.viz.server import CITIZENS_ENV, LANG_ENV
 logger = logging.getLogger("govsim.demo")
 
 PLAY_INTERVAL_MS = 50
-"""Default pause between updates while playing (Mesa's play interval)."""
+"""Default pause between updates while playing: with one day per update, 20 days a second
+(when drawing falls behind, :func:`govsim.viz.controls.play` steps the days due)."""
 CHART_HEIGHT = "250px"
+PROJECTOR_CHART_HEIGHT = "330px"
+FONT_CSS = "/static/public/noto-sans-sc/noto-sans-sc.css"
+"""The bundled CJK font's stylesheet (``govsim/public``, which Solara serves as
+``/static/public`` for an app in ``govsim/viz``; written by ``scripts/bundle_cjk_font.py``)."""
+PAGE_CSS = f"""
+@import url("{FONT_CSS}");
+.v-application, .v-application .body-1, .v-application .body-2, .v-application .text-h6,
+.v-application .title, .v-application .headline, .v-application .subtitle-1,
+.v-application .caption, .v-application .v-btn {{
+  font-family: Roboto, "Noto Sans SC", "Noto Sans CJK SC", sans-serif !important;
+}}
+"""
+"""Page style: the bundled CJK font after Roboto."""
+PROJECTOR_CSS = """
+html { font-size: 20px !important; }
+.v-application { font-size: 1.15rem; }
+.govsim-day { font-size: 1.6em !important; }
+.govsim-headline { font-size: 1.1em !important; }
+.v-navigation-drawer { width: 420px !important; }
+"""
+"""Projector mode: larger text everywhere (Vuetify sizes in rem), a wider sidebar."""
 COUNT_METRICS = frozenset({"backlog", "cases_reported"})
 """Metrics that count cases (shown as whole numbers)."""
 ERROR_MESSAGE: dict[str, str] = {
@@ -210,6 +240,9 @@ def preset_params(preset: str, citizens: int, seed: int | None = None) -> dict[s
         "preset": preset,
         "citizens": int(citizens),
         "seed": base.seed if seed is None else int(seed),
+        "preset_b": None,
+        "overrides_a": {},
+        "overrides_b": {},
         **lever_values(base),
     }
 
@@ -410,18 +443,32 @@ def LeverControl(
             integer=lever.kind == "int",
             css_class=f"govsim-lever-{lever.name}",
         )
-    if changed:
-        solara.Text(
-            f"↳ A: {format_value(lever, preset_value, lang)}   B: {format_value(lever, value, lang)}",
-            style={"color": CITY_COLOURS["B"], "font-size": "0.85em"},
-        )
+    # Always one more element, empty when the lever equals city A's: a component's elements are
+    # wrapped in a column only when there are several, so a mark that came and went would swap
+    # the wrapper and rebuild the control under the pointer (a drag then ended after one step
+    # and the keyboard lost the slider).
+    solara.Text(
+        f"↳ A: {format_value(lever, preset_value, lang)}   B: {format_value(lever, value, lang)}"
+        if changed
+        else "",
+        style={"color": CITY_COLOURS["B"], "font-size": "0.85em"},
+        classes=[f"govsim-lever-{lever.name}-mark"],
+    )
 
 
 @solara.component
 def LeverPanel(
-    params: solara.Reactive[dict[str, Any]], preset_levers: dict[str, Any], lang: Lang
+    params: solara.Reactive[dict[str, Any]],
+    preset_levers: dict[str, Any],
+    lang: Lang,
+    base_levers: dict[str, Any] | None = None,
 ) -> None:
-    """The levers of city B, grouped, with a button back to the preset's values."""
+    """The levers of city B, grouped, with a button back to city B's scenario's values.
+
+    ``preset_levers`` are city A's values (a changed lever is marked against them);
+    ``base_levers`` city B's scenario's (default: city A's).
+    """
+    base_levers = preset_levers if base_levers is None else base_levers
     solara.Text(ui("levers_help", lang), style={"font-size": "0.85em"})
 
     def setter(name: str) -> Callable[[Any], None]:
@@ -432,7 +479,7 @@ def LeverPanel(
         return set_value
 
     def back_to_preset() -> None:
-        params.set({**params.value, **preset_levers})
+        params.set({**params.value, **base_levers})
 
     for group in LEVER_GROUPS:
         solara.HTML(
@@ -483,8 +530,17 @@ def Headline(model: CityPair, lang: Lang, tick: int) -> None:
 def Differences(model: CityPair, lang: Lang) -> None:
     """What city B changes relative to city A."""
     changed = [lv for lv in LEVERS if model.levers[lv.name] != model.preset_levers[lv.name]]
+    other = model.preset_b is not None and model.preset_b != model.preset
+    if other:
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"{html.escape(ui('city_b_runs', lang))} "
+            f"<b>{html.escape(preset_label(model.preset_b, lang))}</b>",
+            classes=["govsim-preset-b"],
+        )
     if not changed:
-        solara.Text(ui("same_as_a", lang), classes=["govsim-differences"])
+        if not other:
+            solara.Text(ui("same_as_a", lang), classes=["govsim-differences"])
         return
     items = "".join(
         f"<li>{html.escape(lever_label(lv.name, lang))}: "
@@ -512,18 +568,29 @@ class Option:
         self.value = value
 
 
+projector_on = solara.reactive(False)
+"""Projector mode (larger text and charts), one per session under Solara's server."""
+
+
 @solara.component
 def Chart(option: Option, css_class: str, height: str = CHART_HEIGHT) -> Any:
-    """An ECharts figure whose option is set on the widget directly (see :class:`Option`)."""
+    """An ECharts figure whose option is set on the widget directly (see :class:`Option`).
+
+    Its text uses the page's fonts (the bundled CJK font included) and, in projector mode,
+    larger sizes (:func:`govsim.viz.charts.styled`).
+    """
+    big = projector_on.value
+    if big and height == CHART_HEIGHT:
+        height = PROJECTOR_CHART_HEIGHT
     element = EchartsWidget.element(
         option={},
         attributes={"style": f"height: {height};", "class": f"govsim-chart {css_class}"},
     )
 
     def push() -> None:
-        solara.get_widget(element).option = option.value
+        solara.get_widget(element).option = styled(option.value, big)
 
-    solara.use_effect(push, [option])
+    solara.use_effect(push, [option, big])
     return element
 
 
@@ -573,6 +640,7 @@ def CompareView(model: CityPair, lang: Lang) -> None:
         )
         ChartRow(model, group, lang, tick)
         ChartExplanation(group, lang)
+    ExportButtons(model, HEADLINE, "compare", "govsim: city A and city B", lang, tick)
 
 
 @solara.component
@@ -644,7 +712,13 @@ def ExplainView(lang: Lang) -> None:
                     f"{html.escape(lever_explanation(lever.name, lang))}</p>"
                 )
     parts.append(f"<h3>{html.escape(ui('metrics_title', lang))}</h3>")
-    shown = tuple(dict.fromkeys([m for ms in CHART_GROUPS.values() for m in ms] + list(HEADLINE)))
+    shown = tuple(
+        dict.fromkeys(
+            [m for ms in CHART_GROUPS.values() for m in ms]
+            + list(HEADLINE)
+            + [m for ls in LESSONS for m in ls.metrics]
+        )
+    )
     parts.append(metric_paragraphs(shown, lang))
     parts.append(f"<h3>{html.escape(ui('case_flow', lang))}</h3>")
     parts.append(f"<p>{html.escape(ui('states_help', lang))}</p>")
@@ -653,62 +727,6 @@ def ExplainView(lang: Lang) -> None:
         unsafe_innerHTML="".join(parts),
         classes=["govsim-explain"],
         style="max-width: 60em;",
-    )
-
-
-@solara.component
-def SetupCard(
-    params: solara.Reactive[dict[str, Any]],
-    on_preset: Callable[[str], None],
-    lang: Lang,
-    held: int,
-) -> None:
-    """Preset, classroom size and seed.
-
-    A new classroom size first claims its citizens from the server's cap (refused when full);
-    until RESET the pair of ``held`` citizens per city stays, so the claim covers the larger.
-    """
-    current = params.value["preset"]
-    session = guard.session_key()
-
-    def set_citizens(value: Any) -> None:
-        citizens = checked_citizens(value)  # ValueError: refused by the slider
-        full = guard.ledger().claim(session, max(citizens, held))
-        if full:
-            raise ValueError(full)
-        params.set({**params.value, "citizens": citizens})
-
-    def set_seed(value: Any) -> None:
-        seed = value if isinstance(value, int) and not isinstance(value, bool) else 0
-        params.set({**params.value, "seed": min(max(seed, 0), MAX_SEED)})
-
-    revision, redraw = use_redraw()
-    solara.v.Select(
-        label=ui("preset", lang),
-        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices()],
-        v_model=current,
-        on_v_model=lambda name: take(name, on_preset, redraw),
-        dense=True,
-        class_="govsim-preset",
-    ).key(f"preset-{revision}")
-    solara.Text(preset_description(current, lang), style={"font-size": "0.85em"})
-    low, high, step = CITIZENS_RANGE
-    LabelledSlider(
-        ui("citizens", lang),
-        int(params.value["citizens"]),
-        set_citizens,
-        low,
-        high,
-        step,
-        integer=True,
-        css_class="govsim-citizens",
-    )
-    solara.InputInt(
-        ui("seed", lang),
-        value=int(params.value["seed"]),
-        on_value=set_seed,
-        continuous_update=False,
-        dense=True,
     )
 
 
@@ -747,27 +765,254 @@ def Session() -> None:
     Demo(model, params, start_language())
 
 
+def lesson_params(lesson: Lesson, citizens: int, seed: int | None = None) -> dict[str, Any]:
+    """Flat :class:`CityPair` parameters for a lesson: its two cities, levers at city B's values."""
+    base_b = load_preset(resolve_preset(lesson.b.preset))
+    if lesson.b.overrides:
+        base_b = resolve_scenario(base_b, lesson.b.overrides)
+    base = load_preset(resolve_preset(lesson.a.preset))
+    return {
+        "preset": lesson.a.preset,
+        "citizens": int(citizens),
+        "seed": base.seed if seed is None else int(seed),
+        "preset_b": lesson.b.preset,
+        "overrides_a": dict(lesson.a.overrides),
+        "overrides_b": dict(lesson.b.overrides),
+        **lever_values(base_b),
+    }
+
+
+def preset_b_params(params: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """``params`` with city B set to the whole preset ``name`` (``None``: city A's preset).
+
+    The levers move to city B's new scenario's values.
+    """
+    base = load_preset(resolve_preset(name if name is not None else params["preset"]))
+    return {
+        **params,
+        "preset_b": name,
+        "overrides_b": {},
+        **lever_values(base),
+    }
+
+
 @solara.component
-def Controller(
+def SetupCard(
+    params: solara.Reactive[dict[str, Any]],
+    on_preset: Callable[[str], None],
+    lang: Lang,
+    held: int,
+    lesson: str = "",
+    on_lesson: Callable[[str], None] | None = None,
+    on_preset_b: Callable[[str], None] | None = None,
+) -> None:
+    """Lesson, presets of both cities, classroom size and seed.
+
+    A new classroom size first claims its citizens from the server's cap (refused when full);
+    until RESET the pair of ``held`` citizens per city stays, so the claim covers the larger.
+    """
+    current = params.value["preset"]
+    session = guard.session_key()
+
+    def set_citizens(value: Any) -> None:
+        citizens = checked_citizens(value)  # ValueError: refused by the slider
+        full = guard.ledger().claim(session, max(citizens, held))
+        if full:
+            raise ValueError(full)
+        params.set({**params.value, "citizens": citizens})
+
+    def set_seed(value: Any) -> None:
+        seed = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        params.set({**params.value, "seed": min(max(seed, 0), MAX_SEED)})
+
+    revision, redraw = use_redraw()
+    if on_lesson is not None:
+        solara.v.Select(
+            label=ui("lesson", lang),
+            items=[{"text": ui("lesson_none", lang), "value": ""}]
+            + [{"text": ls.title[lang], "value": ls.name} for ls in LESSONS],
+            v_model=lesson,
+            on_v_model=lambda name: take(name, on_lesson, redraw),
+            dense=True,
+            class_="govsim-lesson",
+        ).key(f"lesson-{revision}")
+        solara.Text(ui("lesson_help", lang), style={"font-size": "0.85em"})
+    solara.v.Select(
+        label=ui("preset", lang),
+        items=[{"text": preset_label(p, lang), "value": p} for p in preset_choices()],
+        v_model=current,
+        on_v_model=lambda name: take(name, on_preset, redraw),
+        dense=True,
+        class_="govsim-preset",
+    ).key(f"preset-{revision}")
+    solara.Text(preset_description(current, lang), style={"font-size": "0.85em"})
+    if on_preset_b is not None:
+        solara.v.Select(
+            label=ui("preset_b", lang),
+            items=[{"text": ui("same_preset", lang), "value": ""}]
+            + [{"text": preset_label(p, lang), "value": p} for p in preset_choices()],
+            v_model=params.value.get("preset_b") or "",
+            on_v_model=lambda name: take(name, on_preset_b, redraw),
+            dense=True,
+            class_="govsim-preset-b-choice",
+        ).key(f"preset-b-{revision}")
+    low, high, step = CITIZENS_RANGE
+    LabelledSlider(
+        ui("citizens", lang),
+        int(params.value["citizens"]),
+        set_citizens,
+        low,
+        high,
+        step,
+        integer=True,
+        css_class="govsim-citizens",
+    )
+    solara.InputInt(
+        ui("seed", lang),
+        value=int(params.value["seed"]),
+        on_value=set_seed,
+        continuous_update=False,
+        dense=True,
+    )
+
+
+@solara.component
+def ExportButtons(
+    model: CityPair, metrics: tuple[str, ...], name: str, title: str, lang: Lang, tick: int
+) -> None:
+    """Download buttons: the charts of ``metrics`` (PNG) and every recorded series (CSV).
+
+    The files are built when a button is pressed, from the cities as they are then; the file
+    names carry the day (redrawn every update: ``tick``).
+    """
+    stem = f"govsim_{name}_day{model.day}"
+    with solara.Row(classes=["govsim-export"]):
+        solara.FileDownload(
+            lambda: charts_png(model, metrics, title),
+            filename=f"{stem}.png",
+            label=ui("download_png", lang),
+            mime_type="image/png",
+        )
+        solara.FileDownload(
+            lambda: data_csv(model),
+            filename=f"{stem}.csv",
+            label=ui("download_csv", lang),
+            mime_type="text/csv",
+        )
+
+
+def lesson_text(lesson: Lesson, lang: Lang) -> str:
+    """A lesson's text as HTML: what it is, things to notice and to try, the real cases."""
+
+    def items(lines: tuple[str, ...]) -> str:
+        return "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>"
+
+    return (
+        f"<h3>{html.escape(lesson.title[lang])}</h3>"
+        f"<p><b>{html.escape(ui('what_this_is', lang))}.</b> {html.escape(lesson.what[lang])}</p>"
+        f"<b>{html.escape(ui('things_to_notice', lang))}</b>{items(lesson.notice[lang])}"
+        f"<b>{html.escape(ui('things_to_try', lang))}</b>{items(lesson.try_[lang])}"
+        f"<b>{html.escape(ui('real_cases', lang))}</b>{items(lesson.cases[lang])}"
+        f"<small>{html.escape(ui('seed_paper', lang))}: {html.escape(lesson.seed)}</small>"
+    )
+
+
+@solara.component
+def LessonCharts(model: CityPair, lesson: Lesson, lang: Lang, tick: int) -> None:
+    """A lesson's metrics: A and B with bands, and B - A."""
+    for metric in lesson.metrics:
+        Chart(Option(lesson_option(model, metric, lang)), f"govsim-lesson-chart-{metric}")
+
+
+@solara.component
+def LessonView(model: CityPair, lesson: str, lang: Lang) -> None:
+    """The lesson tab (its one live component): the lesson's story, its charts and exports."""
+    tick = update_counter.get()
+    if lesson not in LESSONS_BY_NAME:
+        solara.Info(ui("no_lesson", lang), classes=["govsim-no-lesson"])
+        return
+    chosen = LESSONS_BY_NAME[lesson]
+    with solara.Columns([2, 3]):
+        with solara.Column():
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=lesson_text(chosen, lang),
+                classes=["govsim-lesson-text"],
+                style="max-width: 40em;",
+            )
+        with solara.Column():
+            DayCounter(model, lang, tick)
+            solara.Text(ui("bands_help", lang), style={"font-size": "0.85em"})
+            LessonCharts(model, chosen, lang, tick)
+            ExportButtons(model, chosen.metrics, chosen.name, chosen.title["en"], lang, tick)
+
+
+@solara.component
+def LeversCard(params: solara.Reactive[dict[str, Any]], pair: CityPair, lang: Lang) -> None:
+    """City B's levers, with the note on changes that wait for RESET kept in view below them.
+
+    This component (not the page) reads the parameters, so that moving a lever redraws only
+    the sidebar's lever card, not the page. The note comes last and sticks to the bottom of the
+    sidebar: appearing, it moves none of the levers (it once sat above them and shifted the
+    sidebar under a drag).
+    """
+    with solara.Card(ui("levers", lang)):
+        LeverPanel(params, pair.preset_levers, lang, pair.base_levers)
+        if normalised(params.value) != pair.params:
+            # last in the card and sticky: it stays in view and moves none of the levers
+            solara.Warning(
+                ui("pending", lang),
+                dense=True,
+                classes=["govsim-pending"],
+                style={"position": "sticky", "bottom": "0", "z-index": "2"},
+            )
+
+
+@solara.component
+def SidebarPanel(
     model: solara.Reactive[CityPair],
     params: solara.Reactive[dict[str, Any]],
     play_interval: solara.Reactive[int],
     render_interval: solara.Reactive[int],
-    generation: int,
+    playing: solara.Reactive[bool],
+    lesson: solara.Reactive[str],
+    on_preset: Callable[[str], None],
+    on_lesson: Callable[[str], None],
+    on_preset_b: Callable[[str], None],
+    lang: Lang,
 ) -> None:
-    """Mesa's ModelController (Reset, play/pause, Step); a new ``generation`` gives a fresh one.
-
-    The generation is an argument (not only the key) because the sidebar portal compares its
-    elements without their keys.
-    """
-    use_threads = solara.use_reactive(False)
-    ModelController(
-        model,
-        model_parameters=params,
-        play_interval=play_interval,
-        render_interval=render_interval,
-        use_threads=use_threads,
-    ).key(f"controller-{generation}")
+    """The sidebar: run controls, setup (lesson, presets, size, seed) and city B's levers."""
+    pair = model.value
+    with solara.Card(ui("run", lang)):
+        RunControls(model, params, play_interval, render_interval, playing, lang)
+        LabelledSlider(
+            ui("speed", lang),
+            play_interval,
+            None,
+            0,
+            500,
+            10,
+            integer=True,
+            css_class="govsim-speed",
+        )
+        LabelledSlider(
+            ui("days_per_update", lang),
+            render_interval,
+            None,
+            1,
+            30,
+            1,
+            integer=True,
+            css_class="govsim-render-interval",
+        )
+        solara.Text(ui("run_help", lang), style={"font-size": "0.85em"})
+        if refused.value:
+            solara.Warning(
+                f"{REFUSED[lang]}: {refused.value}", dense=True, classes=["govsim-refused"]
+            )
+    with solara.Card(ui("setup", lang)):
+        SetupCard(params, on_preset, lang, pair.citizens, lesson.value, on_lesson, on_preset_b)
+    LeversCard(params, pair, lang)
 
 
 @solara.component
@@ -777,78 +1022,98 @@ def Demo(
     """The demo around a given pair and its parameters (what Reset rebuilds the pair from).
 
     Args:
-        model: The two cities; Reset and a preset change replace the value.
+        model: The two cities; Reset, a preset and a lesson replace the value.
         params: Flat :class:`CityPair` parameters the levers edit (applied on Reset).
         start_lang: The starting language.
     """
     lang = solara.use_reactive(start_lang)
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(1)
-    controller_generation = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    lesson = solara.use_reactive("")
     colouring = solara.use_reactive(CITY_COLOURINGS[0])
     tab = solara.use_reactive(0)
     L = lang.value
     pair = model.value
+    projector = projector_on.value
 
     solara.use_effect(lambda: refused.set(None), [])  # a new page starts without a note
 
-    def on_preset(name: Any) -> None:
-        name = checked_preset(name)  # ValueError: refused by the control
+    def restart(new: dict[str, Any]) -> None:
+        playing.set(False)
         refused.set(None)
-        new = preset_params(name, params.value["citizens"], params.value["seed"])
-        finished = not model.value.running
         params.set(new)
         model.set(CityPair(**new))
-        if finished:
-            # Mesa's controller disables its buttons once a run has finished and re-enables them
-            # only on its own Reset; its play loop has ended, so a fresh controller is safe.
-            controller_generation.set(controller_generation.value + 1)
+
+    def on_preset(name: Any) -> None:
+        name = checked_preset(name)  # ValueError: refused by the control
+        lesson.set("")
+        restart(preset_params(name, params.value["citizens"], params.value["seed"]))
+
+    def on_preset_b(name: Any) -> None:
+        name = checked_preset(name) if name else None  # ValueError: refused by the control
+        lesson.set("")
+        restart(preset_b_params(params.value, name))
+
+    def on_lesson(name: Any) -> None:
+        if not name:
+            lesson.set("")
+            return
+        chosen = checked_lesson(name)  # ValueError: refused by the control
+        lesson.set(chosen.name)
+        restart(lesson_params(chosen, params.value["citizens"]))
+        tab.set(1)
+
+    def play_pause(_: Any = None) -> None:
+        if model.value.running:
+            playing.set(not playing.value)
 
     solara.Title(ui("title", L))
     solara.AppBarTitle(ui("title", L))
+    solara.Style(PAGE_CSS + (PROJECTOR_CSS if projector else ""))
     with solara.AppBar():
+        solara.Switch(
+            label=ui("projector", L),
+            value=projector_on,
+            classes=["govsim-projector"],
+            style={"margin-right": "16px"},
+        )
         LanguageToggle(lang)
+    Hotkeys(cjk_text=CJK_TEXT if L == "zh" else "", event_play_pause=play_pause)
     with solara.Sidebar():
-        with solara.Card(ui("run", L)):
-            Controller(model, params, play_interval, render_interval, controller_generation.value)
-            LabelledSlider(
-                ui("speed", L),
-                play_interval,
-                None,
-                0,
-                500,
-                10,
-                integer=True,
-                css_class="govsim-speed",
-            )
-            LabelledSlider(
-                ui("days_per_update", L),
-                render_interval,
-                None,
-                1,
-                30,
-                1,
-                integer=True,
-                css_class="govsim-render-interval",
-            )
-            solara.Text(ui("run_help", L), style={"font-size": "0.85em"})
-            if normalised(params.value) != pair.params:
-                solara.Warning(ui("pending", L), dense=True, classes=["govsim-pending"])
-            if refused.value:
-                solara.Warning(
-                    f"{REFUSED[L]}: {refused.value}", dense=True, classes=["govsim-refused"]
-                )
-        with solara.Card(ui("setup", L)):
-            SetupCard(params, on_preset, L, pair.citizens)
-        with solara.Card(ui("levers", L)):
-            LeverPanel(params, pair.preset_levers, L)
+        SidebarPanel(
+            model,
+            params,
+            play_interval,
+            render_interval,
+            playing,
+            lesson,
+            on_preset,
+            on_lesson,
+            on_preset_b,
+            L,
+        )
     with solara.lab.Tabs(value=tab, lazy=True):
         with solara.lab.Tab(ui("tab_compare", L)):
             CompareView(pair, L)
+        with solara.lab.Tab(ui("tab_lesson", L)):
+            LessonView(pair, lesson.value, L)
         with solara.lab.Tab(ui("tab_city", L)):
             CityView(pair, colouring, L)
         with solara.lab.Tab(ui("tab_explain", L)):
             ExplainView(L)
+
+
+def _cjk_text() -> str:
+    """Every CJK character of the interface and the lessons (for the browser's font loading)."""
+    from govsim.viz import i18n, lessons
+
+    text = repr(vars(i18n)) + repr(lessons.LESSONS)
+    return "".join(sorted({c for c in text if ord(c) >= 0x2E80}))
+
+
+CJK_TEXT = _cjk_text()
+"""The characters the bundled CJK font is loaded for on a Chinese page."""
 
 
 hide_tracebacks()

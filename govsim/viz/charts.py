@@ -17,9 +17,14 @@ from govsim.viz.i18n import (
     STATES_TEXT,
     Lang,
     metric_label,
+    preset_label,
     ui,
 )
 from govsim.viz.pair import CHART_GROUPS, CITIES, CityPair
+
+FONT_FAMILY = "Roboto, 'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
+"""Text of every chart: the page's font, then the bundled CJK font (govsim/public/noto-sans-sc)."""
+PROJECTOR_FONT_SIZE = 16
 
 PALETTE: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#7f3c8d", "#8c564b")
 CITY_COLOURS: dict[str, str] = {"A": "#607d8b", "B": "#e65100"}
@@ -38,11 +43,11 @@ _COLOUR_SCALES: dict[str, list[str]] = {
 }
 
 
-def _city_titles(lang: Lang) -> list[dict]:
+def _city_titles(lang: Lang, pair: CityPair | None = None) -> list[dict]:
     """The two cities' titles above their side-by-side panels."""
     return [
         {
-            "text": city_label(city, lang),
+            "text": city_label(city, lang, pair),
             "left": TITLE_AT[k],
             "textAlign": "center",
             "textStyle": {"fontSize": 13, "color": CITY_COLOURS[city]},
@@ -51,9 +56,116 @@ def _city_titles(lang: Lang) -> list[dict]:
     ]
 
 
-def city_label(city: str, lang: Lang) -> str:
-    """Title of a city's panel."""
+def city_label(city: str, lang: Lang, pair: CityPair | None = None) -> str:
+    """Title of a city's panel: "City A: preset" and "City B: your changes", or, where city B
+    runs another scenario (a lesson's), each city's scenario."""
+    if pair is not None and pair.preset_b is not None:
+        name = pair.preset if city == "A" else pair.preset_b
+        return f"{city}: {preset_label(name, lang)}"
     return ui("city_a" if city == "A" else "city_b", lang)
+
+
+def styled(option: dict[str, Any], projector: bool = False) -> dict[str, Any]:
+    """``option`` with the page's fonts (Chinese included) and, for a projector, larger text."""
+    text: dict[str, Any] = {"fontFamily": FONT_FAMILY}
+    if projector:
+        text["fontSize"] = PROJECTOR_FONT_SIZE
+        legend = option.get("legend")
+        if isinstance(legend, dict):
+            option = {
+                **option,
+                "legend": {**legend, "textStyle": {"fontSize": PROJECTOR_FONT_SIZE}},
+            }
+    return {**option, "textStyle": text}
+
+
+def lesson_option(pair: CityPair, metric: str, lang: Lang) -> dict[str, Any]:
+    """One lesson metric: A and B (lines with bands) left, B - A (line with band) right.
+
+    The bands are :meth:`CityPair.band`: each line is the 30-day mean of the metric's daily
+    values, the band ± one standard deviation of those days.
+    """
+    x_axis = {
+        "type": "value",
+        "min": 0,
+        "max": max(30, pair.day),
+        "name": ui("day", lang),
+        "nameLocation": "middle",
+        "nameGap": 22,
+    }
+    series: list[dict[str, Any]] = []
+    panels = (("A", 0), ("B", 0), ("B-A", 1))
+    for city, k in panels:
+        days, mean, sd = pair.band(city, metric)
+        colour = CITY_COLOURS.get(city, "#37474f")
+        name = city if city != "B-A" else "B − A"
+        lower = [None if m is None or s is None else m - s for m, s in zip(mean, sd, strict=True)]
+        width = [None if s is None else 2 * s for s in sd]
+        stack = f"band-{city}"
+        common = {
+            "xAxisIndex": k,
+            "yAxisIndex": k,
+            "showSymbol": False,
+            "stack": stack,
+            "stackStrategy": "all",  # a band may cross 0 (B - A)
+        }
+        series.append(
+            {
+                **common,
+                "type": "line",
+                "name": f"{name} band",
+                "data": [[d, v] for d, v in zip(days, lower, strict=True)],
+                "lineStyle": {"opacity": 0},
+                "silent": True,
+                "tooltip": {"show": False},
+            }
+        )
+        series.append(
+            {
+                **common,
+                "type": "line",
+                "name": f"{name} band",
+                "data": [[d, v] for d, v in zip(days, width, strict=True)],
+                "lineStyle": {"opacity": 0},
+                "areaStyle": {"color": colour, "opacity": 0.18},
+                "silent": True,
+                "tooltip": {"show": False},
+            }
+        )
+        series.append(
+            {
+                "type": "line",
+                "name": name,
+                "xAxisIndex": k,
+                "yAxisIndex": k,
+                "showSymbol": pair.day <= 1,
+                "data": [[d, v] for d, v in zip(days, mean, strict=True)],
+                "color": colour,
+                "lineStyle": {"width": 2.2},
+                "connectNulls": False,
+                **(
+                    {"markLine": {"silent": True, "symbol": "none", "data": [{"yAxis": 0}]}}
+                    if city == "B-A"
+                    else {}
+                ),
+            }
+        )
+    titles = [
+        {"text": metric_label(metric, lang), "left": TITLE_AT[0], "textAlign": "center"},
+        {"text": ui("b_minus_a", lang), "left": TITLE_AT[1], "textAlign": "center"},
+    ]
+    for t in titles:
+        t["textStyle"] = {"fontSize": 13}
+    return {
+        "animation": False,
+        "title": titles,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0, "data": ["A", "B", "B − A"], "textStyle": {"fontSize": 11}},
+        "grid": [{**at, "top": 30, "bottom": 58} for at in SIDE_BY_SIDE],
+        "xAxis": [{**x_axis, "gridIndex": k} for k in (0, 1)],
+        "yAxis": [{"type": "value", "scale": True, "gridIndex": k} for k in (0, 1)],
+        "series": series,
+    }
 
 
 def y_range(pair: CityPair, group: str) -> tuple[float, float]:
@@ -112,7 +224,7 @@ def line_option(pair: CityPair, group: str, lang: Lang) -> dict[str, Any]:
     }
     return {
         "animation": False,
-        "title": _city_titles(lang),
+        "title": _city_titles(lang, pair),
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "type": "scroll", "textStyle": {"fontSize": 11}},
         "grid": [{**at, "top": 30, "bottom": 58} for at in SIDE_BY_SIDE],
@@ -178,7 +290,7 @@ def city_map_option(pair: CityPair, colouring: str, lang: Lang) -> dict[str, Any
         )
     return {
         "animation": False,
-        "title": _city_titles(lang),
+        "title": _city_titles(lang, pair),
         "tooltip": {"position": "top"},
         "grid": [{**at, "top": 30, "bottom": 80, "containLabel": True} for at in SIDE_BY_SIDE],
         "xAxis": [

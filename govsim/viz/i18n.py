@@ -20,10 +20,55 @@ UI: dict[str, dict[Lang, str]] = {
     "language": {"en": "Language", "zh": "语言"},
     "run": {"en": "Run", "zh": "运行"},
     "run_help": {
-        "en": "STEP advances both cities one day; ▶ plays and ❚❚ pauses; RESET restarts both at "
-        "day 0 with the settings below.",
-        "zh": "STEP（单步）让两座城市各前进一天；▶ 播放，❚❚ 暂停；RESET（重置）按下面的设置让两座城市从第 0 天重新开始。",
+        "en": "STEP advances both cities exactly one day; ▶ plays and ❚❚ pauses (or press the "
+        "space bar); while playing, the charts are redrawn every 'days per update' days (less "
+        "often if drawing falls behind the model). RESET restarts both at day 0 with the "
+        "settings below.",
+        "zh": "单步：两座城市各前进一天；▶ 播放，❚❚ 暂停（也可按空格键）；播放时每隔“每次刷新推进的天数”"
+        "重画一次图表（画图跟不上模型时间隔更长）。重置：按下面的设置让两座城市从第 0 天重新开始。",
     },
+    "reset": {"en": "Reset", "zh": "重置"},
+    "step": {"en": "Step", "zh": "单步"},
+    "play_title": {"en": "Play / pause (space bar)", "zh": "播放 / 暂停（空格键）"},
+    "run_over": {
+        "en": "The run is over: day {day} of {days}. Press RESET to run it again, or choose a "
+        "lesson or preset.",
+        "zh": "本次运行已结束：第 {day} 天（共 {days} 天）。按“重置”再运行一次，或选择一课或预设情景。",
+    },
+    "run_failed": {
+        "en": "The run stopped on an error (details in the server's log). Press RESET.",
+        "zh": "运行因错误停止（详见服务器日志）。请按“重置”。",
+    },
+    "projector": {"en": "Projector", "zh": "投影模式"},
+    "tab_lesson": {"en": "Lesson", "zh": "课程"},
+    "lesson": {"en": "Lesson", "zh": "课程"},
+    "lesson_none": {"en": "(none: a preset and your levers)", "zh": "（无：预设情景加你的杠杆）"},
+    "lesson_help": {
+        "en": "A lesson sets city A and city B to two whole scenarios and restarts both.",
+        "zh": "选择一课会把城市 A 和城市 B 设为两个完整情景，并让两座城市重新开始。",
+    },
+    "preset_b": {"en": "City B's scenario", "zh": "城市 B 的情景"},
+    "same_preset": {"en": "(the same as city A)", "zh": "（与城市 A 相同）"},
+    "what_this_is": {"en": "What this is", "zh": "这是什么"},
+    "things_to_notice": {"en": "Things to notice", "zh": "值得注意"},
+    "things_to_try": {"en": "Things to try", "zh": "试一试"},
+    "real_cases": {"en": "The real cases", "zh": "真实案例"},
+    "seed_paper": {"en": "Follows", "zh": "依据"},
+    "bands_help": {
+        "en": "Lines are each city's 30-day mean of the daily values; the shaded band is ± one "
+        "standard deviation of those 30 days. Where the B − A band still covers 0, the "
+        "difference may be the noise of this one run.",
+        "zh": "曲线是每座城市逐日数值的 30 天均值；阴影带为这 30 天的 ± 一个标准差。"
+        "如果 B − A 的阴影带仍覆盖 0，这个差别可能只是本次运行的随机波动。",
+    },
+    "b_minus_a": {"en": "B − A (with band)", "zh": "B − A（含波动带）"},
+    "download_png": {"en": "Download charts (PNG)", "zh": "下载图表（PNG）"},
+    "download_csv": {"en": "Download data (CSV)", "zh": "下载数据（CSV）"},
+    "no_lesson": {
+        "en": "Choose a lesson in the sidebar (Lesson) to see its story and charts here.",
+        "zh": "在侧栏“课程”中选择一课，这里会显示它的说明和图表。",
+    },
+    "city_b_runs": {"en": "City B runs another scenario:", "zh": "城市 B 运行另一个情景："},
     "day": {"en": "Day", "zh": "天"},
     "day_of": {"en": "Day {day} of {days}", "zh": "第 {day} 天（共 {days} 天）"},
     "speed": {"en": "Pause between updates (ms)", "zh": "每次刷新的间隔（毫秒）"},
@@ -34,15 +79,17 @@ UI: dict[str, dict[Lang, str]] = {
     "seed": {"en": "Seed (same for both cities)", "zh": "随机种子（两座城市相同）"},
     "levers": {"en": "Levers of city B", "zh": "城市 B 的政策杠杆"},
     "levers_help": {
-        "en": "City A keeps the preset; city B is the preset with these levers. Change one lever "
-        "at a time, then press RESET: both cities restart from day 0 with the same seed, so every "
-        "difference you see comes from your change.",
-        "zh": "城市 A 保持预设情景；城市 B 是预设情景加上这些杠杆。一次只改一个杠杆，然后按 RESET："
-        "两座城市用同一个随机种子从第 0 天重新开始，所以你看到的差别都来自你的改动。",
+        "en": "City A keeps the preset; city B is the preset (or city B's own scenario, or the "
+        "lesson's) with these levers. Change one lever at a time, then press RESET: both cities "
+        "restart from day 0 with the same seed, so every difference you see comes from your "
+        "change.",
+        "zh": "城市 A 保持预设情景；城市 B 是预设情景（或城市 B 自己的情景、课程的情景）加上这些杠杆。"
+        "一次只改一个杠杆，然后按“重置”：两座城市用同一个随机种子从第 0 天重新开始，"
+        "所以你看到的差别都来自你的改动。",
     },
     "pending": {
         "en": "Changes not applied yet: press RESET to restart both cities with them.",
-        "zh": "改动尚未生效：按 RESET 让两座城市带着改动重新开始。",
+        "zh": "改动尚未生效：按“重置”让两座城市带着改动重新开始。",
     },
     "same_as_a": {
         "en": "City B is identical to city A (no lever changed).",
@@ -521,6 +568,108 @@ METRICS_TEXT: dict[str, dict[Lang, tuple[str, str]]] = {
             "Cases open on the platform at the end of the day (not closed, verified or withdrawn).",
         ),
         "zh": ("积压案件", "当天结束时平台上仍未办结（未办结、未核实、未撤单）的案件数。"),
+    },
+    "days_to_resolution_median": {
+        "en": (
+            "Days to resolution (median)",
+            "Median days from a case's creation to its problem being really solved, over the solved cases created in the last 30 days (recent cases have had less time, so the latest days read short).",
+        ),
+        "zh": (
+            "办结天数（中位数）",
+            "从立案到问题真正解决的天数中位数，统计过去30天内立案且已解决的案件（最近的案件时间尚短，所以最新几天偏短）。",
+        ),
+    },
+    "handoffs_per_case": {
+        "en": (
+            "Hand-offs per case",
+            "How many times a case passed from one unit to another on its way to the units that solve it (misroutes and returns included).",
+        ),
+        "zh": ("每件转办次数", "案件在到达解决它的单位之前在单位之间转交的次数（含错派和退单）。"),
+    },
+    "on_time_closure_rate": {
+        "en": (
+            "On-time closure",
+            "The share of cases closed within their deadline (2 hours to 15 days by kind).",
+        ),
+        "zh": ("按时办结率", "在时限内办结的案件比例（按类型从2小时到15天不等）。"),
+    },
+    "hidden_dissatisfaction": {
+        "en": (
+            "Hidden dissatisfaction",
+            "Among citizens truly dissatisfied with how their case went, the share whom the callback ratings report satisfied.",
+        ),
+        "zh": ("隐性不满", "在对办理结果真正不满意的居民中，被回访评价记为满意的比例。"),
+    },
+    "nominal_closure_rate": {
+        "en": (
+            "Nominal closure",
+            "The share of closed cases with a part closed on paper only (nominally handled).",
+        ),
+        "zh": ("名义办结", "办结案件中有部分只是纸面办结（名义处理）的比例。"),
+    },
+    "indicator_validity": {
+        "en": (
+            "Indicator validity",
+            "How well units' assessment scores track their true performance (correlation over units, last assessment period; 1 = perfectly).",
+        ),
+        "zh": (
+            "指标效度",
+            "单位考核得分与其真实表现的吻合程度（各单位之间的相关系数，最近一个考核周期；1为完全吻合）。",
+        ),
+    },
+    "voice_rate_q1": {
+        "en": (
+            "Voice rate, least literate quarter (q1)",
+            "Problems of the least digitally literate quarter that reached the platform, as a share of their problems.",
+        ),
+        "zh": (
+            "表达率（数字素养最低四分之一，q1）",
+            "数字素养最低的四分之一居民的问题中，到达平台的比例。",
+        ),
+    },
+    "voice_rate_q4": {
+        "en": (
+            "Voice rate, most literate quarter (q4)",
+            "The same for the most digitally literate quarter.",
+        ),
+        "zh": ("表达率（数字素养最高四分之一，q4）", "数字素养最高的四分之一居民的同一比例。"),
+    },
+    "pb_turnout_q1": {
+        "en": (
+            "PB turnout, least literate quarter (q1)",
+            "Residents of the least digitally literate quarter who voted in the last participatory-budgeting vote (0 before the first).",
+        ),
+        "zh": (
+            "参与式预算投票率（q1）",
+            "数字素养最低的四分之一居民在最近一次参与式预算投票中的投票比例（第一次投票前为0）。",
+        ),
+    },
+    "pb_turnout_q4": {
+        "en": (
+            "PB turnout, most literate quarter (q4)",
+            "The same for the most digitally literate quarter.",
+        ),
+        "zh": ("参与式预算投票率（q4）", "数字素养最高的四分之一居民的同一比例。"),
+    },
+    "pb_turnout_gap": {
+        "en": (
+            "PB turnout gap (q4 − q1)",
+            "Turnout of the most literate quarter minus that of the least literate: who decides how the budget is spent.",
+        ),
+        "zh": (
+            "参与式预算投票率差距（q4 − q1）",
+            "数字素养最高与最低四分之一居民投票率之差：谁在决定预算怎么花。",
+        ),
+    },
+    "pb_need_match": {
+        "en": (
+            "PB need-match",
+            "How much of the best achievable benefit the funded projects deliver, per community, within its budget (1 = the best set).",
+        ),
+        "zh": (
+            "参与式预算需求匹配度",
+            "各社区入选项目带来的真实收益占预算内最佳组合收益的比例（1为最佳组合）。",
+        ),
     },
 }
 """Label and one-paragraph explanation of every metric the page shows."""

@@ -18,7 +18,9 @@ import mesa
 import numpy as np
 
 from govsim.cases import STATE_NAMES
+from govsim.config import resolve_scenario
 from govsim.model import GovernanceModel
+from govsim.viz.lessons import LESSON_METRICS
 from govsim.viz.levers import (
     CITIZENS_RANGE,
     CLASSROOM_CITIZENS,
@@ -49,9 +51,14 @@ HEADLINE: tuple[str, ...] = (
 """Metrics of the headline table (today's value in A and B and the difference)."""
 
 RECORDED: tuple[str, ...] = tuple(
-    dict.fromkeys([m for ms in CHART_GROUPS.values() for m in ms] + list(HEADLINE))
+    dict.fromkeys(
+        [m for ms in CHART_GROUPS.values() for m in ms] + list(HEADLINE) + list(LESSON_METRICS)
+    )
 )
-"""Every metric the pair records each day."""
+"""Every metric the pair records each day (the charts', the headline's and the lessons')."""
+
+BAND_DAYS = 30
+"""Days over which a band's spread is measured (the time series' own window, docs/metrics.md)."""
 
 CITY_COLOURINGS: tuple[str, ...] = ("open_cases", "trust", "literacy")
 """What the city view can colour communities by."""
@@ -90,7 +97,7 @@ def checked_seed(value: Any) -> int:
 
 
 class CityPair(mesa.Model):
-    """City A (the preset) and city B (the preset with the levers applied), same seed.
+    """City A (the preset) and city B (the preset, or ``preset_b``, with the levers applied).
 
     Args:
         preset: A preset name (:func:`govsim.viz.levers.preset_catalogue`: the file name stands
@@ -98,6 +105,10 @@ class CityPair(mesa.Model):
         citizens: Citizens per city (overrides ``population.citizens``), within the demo's
             range (:data:`govsim.viz.levers.CITIZENS_RANGE`).
         seed: Root seed of both cities (default: the preset's seed).
+        preset_b: City B's preset when it is another whole scenario (a lesson's); ``None``:
+            the same preset as city A.
+        overrides_a: Dotted-path overrides of city A's scenario (a lesson's), or ``None``.
+        overrides_b: Dotted-path overrides of city B's scenario before the levers, or ``None``.
         dispatch_mode, data_sharing, ...: One keyword per lever of :data:`govsim.viz.levers.LEVERS`;
             ``None`` keeps the preset's value.
 
@@ -113,6 +124,9 @@ class CityPair(mesa.Model):
         preset: str = "baseline",
         citizens: int = CLASSROOM_CITIZENS,
         seed: int | None = None,
+        preset_b: str | None = None,
+        overrides_a: dict[str, Any] | None = None,
+        overrides_b: dict[str, Any] | None = None,
         dispatch_mode: str | None = None,
         data_sharing: float | None = None,
         summoning: bool | None = None,
@@ -136,30 +150,36 @@ class CityPair(mesa.Model):
     ) -> None:
         levers = {k: v for k, v in locals().items() if k in LEVERS_BY_NAME and v is not None}
         citizens = checked_citizens(citizens)
-        base = load_preset(resolve_preset(preset))
-        if base.queue.enabled:
-            raise ValueError(
-                f"preset {preset!r} is the M/M/c validation queue, which has no city to show; "
-                "choose a city scenario (govsim scenarios lists them)"
-            )
+        base = _city_preset(preset)
         seed = base.seed if seed is None else checked_seed(seed)
         super().__init__(rng=seed)
         self.preset = preset
+        self.preset_b = preset_b
         self.citizens = int(citizens)
         self.seed = seed
         common = {"population.citizens": self.citizens}
-        self.changes: dict[str, Any] = lever_overrides(base, levers)
-        """Dotted paths where city B differs from city A, with B's values."""
-        self.a = GovernanceModel(scenario=base, rng=seed, overrides=common)
-        self.b = GovernanceModel(scenario=base, rng=seed, overrides={**common, **self.changes})
+        overrides_a = dict(overrides_a or {})
+        overrides_b = dict(overrides_b or {})
+        base_a = resolve_scenario(base, overrides_a) if overrides_a else base
+        base_b = _city_preset(preset_b) if preset_b is not None else base
+        base_b = resolve_scenario(base_b, overrides_b) if overrides_b else base_b
+        self.changes: dict[str, Any] = lever_overrides(base_b, levers)
+        """Dotted paths where the levers change city B's scenario, with B's values."""
+        self.a = GovernanceModel(scenario=base_a, rng=seed, overrides=common)
+        self.b = GovernanceModel(scenario=base_b, rng=seed, overrides={**common, **self.changes})
         self.preset_levers: dict[str, Any] = lever_values(self.a.config)
         """Every lever's value in city A (the preset)."""
+        self.base_levers: dict[str, Any] = lever_values(base_b)
+        """Every lever's value in city B's scenario before the levers (what "back" returns to)."""
         self.levers: dict[str, Any] = lever_values(self.b.config)
         """Every lever's value in city B."""
         self.params: dict[str, Any] = {
             "preset": preset,
             "citizens": self.citizens,
             "seed": seed,
+            "preset_b": preset_b,
+            "overrides_a": overrides_a,
+            "overrides_b": overrides_b,
             **self.levers,
         }
         """The flat parameters that rebuild this pair (``CityPair(**pair.params)``)."""
@@ -175,7 +195,14 @@ class CityPair(mesa.Model):
         return {"A": self.a, "B": self.b}
 
     def step(self) -> None:
-        """Advance both cities by one day and record the charted metrics."""
+        """Advance both cities by one day and record the charted metrics.
+
+        After the last day (:attr:`horizon`) it does nothing: a play loop that asks for more days
+        than are left ends at the end of the run, not past the recorded series.
+        """
+        if self.day >= self.horizon:
+            self.running = False
+            return
         for label, model in self.cities.items():
             model.step()
             self._history[label][:, self.day] = [model.metrics.get(m, np.nan) for m in RECORDED]
@@ -204,6 +231,48 @@ class CityPair(mesa.Model):
         for m, row in zip(metrics, block, strict=True):
             out[m] = row.tolist() if np.isfinite(row).all() else [_finite(x) for x in row]
         return out
+
+    def band(
+        self, city: str, metric: str, max_points: int = 240
+    ) -> tuple[list[int], list[float | None], list[float | None]]:
+        """A metric's days with its line and the spread around it, for a shaded band.
+
+        For each day: the mean of the last :data:`BAND_DAYS` days' values and their standard
+        deviation (``city="B-A"``: of the daily difference B - A). The line is the smoothed value;
+        the band, mean ± one standard deviation, shows how far the line wanders by itself, so
+        that a gap between two cities narrower than their bands is not read as an effect. Thinned
+        to about ``max_points`` days like :meth:`columns`; ``None`` where undefined.
+
+        Returns:
+            ``(days, mean, sd)``, days counted from 1.
+        """
+        n = self.day
+        if city == "B-A":
+            series = self.values("B", metric) - self.values("A", metric)
+        else:
+            series = self.values(city, metric)
+        stride = max(1, -(-n // max_points))
+        days = np.arange(stride - 1, n, stride)
+        if n and days[-1] != n - 1:
+            days = np.append(days, n - 1)
+        mean, sd = _rolling_mean_sd(series, BAND_DAYS)
+        return (
+            (days + 1).tolist(),
+            [_finite(x) for x in mean[days]],
+            [_finite(x) for x in sd[days]],
+        )
+
+    def table(self) -> list[dict[str, Any]]:
+        """Every recorded metric of both cities by day (rows for a CSV): day, city, metrics."""
+        rows = []
+        for t in range(self.day):
+            for city in CITIES:
+                values = self._history[city][:, t]
+                rows.append(
+                    {"day": t + 1, "city": city}
+                    | {m: _finite(values[i]) for m, i in self._rows.items()}
+                )
+        return rows
 
     def latest(self, city: str, metric: str) -> float | None:
         """Today's value of a recorded metric (``None`` before the first step or if undefined)."""
@@ -236,6 +305,37 @@ class CityPair(mesa.Model):
         raise ValueError(
             f"colouring: got {colouring!r}, expected one of {', '.join(CITY_COLOURINGS)}"
         )
+
+
+def _city_preset(name: str) -> Any:
+    """A preset's scenario, refused if it is the M/M/c validation queue (no city to show)."""
+    base = load_preset(resolve_preset(name))
+    if base.queue.enabled:
+        raise ValueError(
+            f"preset {name!r} is the M/M/c validation queue, which has no city to show; "
+            "choose a city scenario (govsim scenarios lists them)"
+        )
+    return base
+
+
+def _rolling_mean_sd(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing mean and standard deviation over up to ``window`` finite values (nan-aware)."""
+    finite = np.isfinite(series)
+    x = np.where(finite, series, 0.0)
+    n = np.cumsum(finite.astype(float))
+    s1, s2 = np.cumsum(x), np.cumsum(x * x)
+
+    def lagged(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros(window), a])[: len(a)]
+
+    count = n - lagged(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (s1 - lagged(s1)) / count
+        var = (s2 - lagged(s2)) / count - mean**2
+    mean[count == 0] = np.nan
+    sd = np.sqrt(np.maximum(var, 0.0))
+    sd[count == 0] = np.nan
+    return mean, sd
 
 
 def _finite(x: float) -> float | None:

@@ -179,7 +179,7 @@ def test_explanations_tab_explains_every_lever_and_metric(renderer: str, lang: s
         solara.AppLayout(children=[app.Demo(model, params, lang)]), handle_error=False
     )
     tabs = rc.find(v.Tabs).widget
-    tabs.v_model = 2
+    tabs.v_model = 3  # Compare, Lesson, City, Explanations
     text = html_widget(rc, "govsim-explain").unsafe_innerHTML
     for name, texts in LEVERS_TEXT.items():
         assert html.escape(texts[lang][1]) in text, name
@@ -192,7 +192,7 @@ def test_city_tab_maps_communities_and_counts_states(demo) -> None:
     model, _params, rc = demo
     for _ in range(3):
         button(rc, "Step").click()
-    rc.find(v.Tabs).widget.v_model = 1
+    rc.find(v.Tabs).widget.v_model = 2  # the city tab
     (the_map,) = charts(rc, "govsim-map").values()
     n = model.value.a.city.n_communities
     for series, city in zip(the_map.option["series"], "AB", strict=True):

@@ -114,7 +114,7 @@ def test_slider_values_outside_their_control_are_refused(page, css_class, value)
 )
 def test_choices_outside_their_control_are_refused(page, widget, css_class, value) -> None:
     if css_class == "govsim-colouring":
-        page.find(v.Tabs).widget.v_model = 1
+        page.find(v.Tabs).widget.v_model = 2  # the city tab
     before = page.find(widget, class_=css_class).widget.v_model
     page.find(widget, class_=css_class).widget.v_model = value
     assert "expected" in refused_note(page)

@@ -9,6 +9,7 @@ import pytest
 from govsim.cases import STATE_NAMES
 from govsim.metrics import METRICS
 from govsim.viz import i18n
+from govsim.viz.lessons import LESSON_METRICS
 from govsim.viz.levers import LEVER_GROUPS, LEVERS, classroom_presets
 from govsim.viz.pair import CHART_GROUPS, CITY_COLOURINGS, HEADLINE
 
@@ -29,7 +30,7 @@ def test_every_lever_has_a_label_and_a_paragraph_in_both_languages() -> None:
 
 
 def test_every_shown_metric_is_defined_in_metrics_and_explained() -> None:
-    shown = {m for ms in CHART_GROUPS.values() for m in ms} | set(HEADLINE)
+    shown = {m for ms in CHART_GROUPS.values() for m in ms} | set(HEADLINE) | set(LESSON_METRICS)
     assert shown <= set(METRICS), shown - set(METRICS)
     assert set(i18n.METRICS_TEXT) == shown
     for name, text in i18n.METRICS_TEXT.items():

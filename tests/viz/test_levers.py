@@ -41,7 +41,8 @@ def test_names_are_unique_and_match_the_pair_keywords() -> None:
         for p in inspect.signature(CityPair.__init__).parameters.values()
         if p.kind is p.KEYWORD_ONLY
     ]
-    assert keywords == ["preset", "citizens", "seed", *(lv.name for lv in LEVERS)]
+    cities = ["preset", "citizens", "seed", "preset_b", "overrides_a", "overrides_b"]
+    assert keywords == [*cities, *(lv.name for lv in LEVERS)]
     assert {lv.group for lv in LEVERS} == set(LEVER_GROUPS)
 
 
