@@ -29,7 +29,7 @@ import pandas as pd
 import solara
 
 from govsim.schema import PRACTICES
-from govsim.viz.app import hide_tracebacks
+from govsim.viz.app import PAGE_CSS, hide_tracebacks
 from govsim.viz.room import (
     CITY_FIGURES,
     Room,
@@ -552,6 +552,7 @@ def Page() -> None:
     lang = solara.use_reactive(room_server().start_lang)
     L: Lang = lang.value
     solara.Title(t("title", L))
+    solara.Style(PAGE_CSS)  # the bundled CJK font, as on the demo's pages
     with solara.AppBar():
         solara.Button(
             t("lang", L),

@@ -154,6 +154,15 @@ def test_a_round_played_by_the_lecturer_and_two_students(
             ann.reload()
             expect(ann.locator(".govsim-room-round")).to_contain_text("Round 2 of 12", timeout=wait)
             expect(ann.locator(".govsim-room-submit")).to_be_enabled()
+
+            # in Chinese the room's pages draw with the demo's bundled CJK font
+            ann.locator(".govsim-room-lang").click()
+            expect(ann.locator(".govsim-room-round")).to_contain_text("第", timeout=30_000)
+            ann.wait_for_function(
+                """() => [...document.fonts].some(f =>
+                    f.family.replace(/["']/g, '') === 'Noto Sans SC' && f.status === 'loaded')""",
+                timeout=30_000,
+            )
         finally:
             browser.close()
     print(f"screenshots in {tmp_path}")
