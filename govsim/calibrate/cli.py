@@ -180,6 +180,7 @@ def run_calibration(
     from govsim.calibrate.fit import identifiable, posterior_frame, run_abc, screening
     from govsim.calibrate.report import write_outputs
 
+    out.mkdir(parents=True, exist_ok=True)
     table = None
     if cal.spec.screening.enabled:
         table = screening(

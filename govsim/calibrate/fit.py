@@ -25,9 +25,9 @@ scheme as sweeps: it depends only on the root seed, the values and r, never on t
 
 **Checkpoints.** pyabc writes every finished generation into ``OUT/abc.db`` (SQLite);
 ``--resume`` loads it and continues from the next generation. Every simulation's features are also
-stored in ``OUT/simulations/`` (one JSON file per particle, written atomically): a particle proposed
-again (the next generation's re-evaluation, or the same generation after a kill with the serial
-sampler, whose proposals are seeded per generation) is not simulated again.
+stored in ``OUT/simulations/`` (one JSON file per replicate of a particle, written atomically): a
+particle proposed again (the same generation after a kill with the serial sampler, whose
+proposals are seeded per generation) is not simulated again.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import hashlib
 import json
 import logging
 import math
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,50 +129,45 @@ class Simulator:
             p.name: p.to_value(float(coords[parameter_key(i)])) for i, p in enumerate(self.priors)
         }
 
-    def __call__(self, coords: dict[str, float]) -> dict[str, float]:
-        values = self.values(coords)
-        digest = theta_digest(values)
-        path = Path(self.cache_dir) / digest[:2] / f"{digest}.json" if self.cache_dir else None
+    def replicate(self, values: dict[str, Any], digest: str, r: int) -> dict[str, float]:
+        """Replicate r of a particle: from the cache, or simulated and cached (atomically)."""
+        seed = particle_seed(self.root_seed, digest, r)
+        path = Path(self.cache_dir) / digest[:2] / f"{digest}-r{r}.json" if self.cache_dir else None
         if path is not None and path.is_file():
             with contextlib.suppress(OSError, ValueError, KeyError):
                 cached = json.loads(path.read_text())
-                if cached["replicates"] == self.replicates and set(cached["mean"]) == set(
-                    self.patterns
-                ):
-                    return _stats(cached)
-        rows = [
-            simulate_features(
-                self.base,
-                values,
-                self.patterns,
-                particle_seed(self.root_seed, digest, r),
-                self.days,
-            )
-            for r in range(self.replicates)
-        ]
-        frame = pd.DataFrame(rows, columns=list(self.patterns))
-        record = {
-            "values": values,
-            "replicates": self.replicates,
-            "seeds": [particle_seed(self.root_seed, digest, r) for r in range(self.replicates)],
-            "mean": {k: _finite(frame[k].mean()) for k in frame},
-            "sd": {k: _finite(frame[k].std(ddof=1)) if len(frame) > 1 else 0.0 for k in frame},
-        }
+                if cached["seed"] == seed and set(cached["features"]) == set(self.patterns):
+                    return {
+                        k: math.nan if v is None else float(v)
+                        for k, v in cached["features"].items()
+                    }
+        feats = simulate_features(self.base, values, self.patterns, seed, self.days)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            record = {
+                "values": values,
+                "replicate": r,
+                "seed": seed,
+                "features": {k: _finite(v) for k, v in feats.items()},
+            }
             atomic_write_text(path, json.dumps(record) + "\n")
-        return _stats(record)
+        return feats
+
+    def __call__(self, coords: dict[str, float]) -> dict[str, float]:
+        values = self.values(coords)
+        digest = theta_digest(values)
+        rows = [self.replicate(values, digest, r) for r in range(self.replicates)]
+        frame = pd.DataFrame(rows, columns=list(self.patterns), dtype=float)
+        out = {k: float(frame[k].mean()) for k in frame}
+        out.update(
+            {f"sd::{k}": float(frame[k].std(ddof=1)) if len(frame) > 1 else 0.0 for k in frame}
+        )
+        return out
 
 
 def _finite(x: Any) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
-
-
-def _stats(record: dict[str, Any]) -> dict[str, float]:
-    out = {k: math.nan if v is None else float(v) for k, v in record["mean"].items()}
-    out.update({f"sd::{k}": math.nan if v is None else float(v) for k, v in record["sd"].items()})
-    return out
 
 
 @dataclass
@@ -325,47 +319,6 @@ def identifiable(cal: Calibration, table: pd.DataFrame | None) -> list[str]:
 # --- ABC-SMC ------------------------------------------------------------------------------
 
 
-class _GenerationBar(logging.Handler):
-    """Feeds pyabc's generation log lines into a tqdm bar (generation, acceptance, epsilon)."""
-
-    _T = re.compile(r"^t: (\d+), eps: ([-+]?(?:inf|[0-9.]+(?:e[-+]?\d+)?))")
-    _ACC = re.compile(r"^Accepted: (\d+) / (\d+) = ([-+0-9.eE]+)")
-
-    def __init__(self, total: int, start: int, enabled: bool | None):
-        super().__init__(logging.INFO)
-        from tqdm import tqdm
-
-        self.bar = tqdm(
-            total=total,
-            initial=start,
-            desc="ABC-SMC generations",
-            unit="gen",
-            file=sys.stderr,
-            disable=None if enabled is None else not enabled,
-            dynamic_ncols=True,
-        )
-        self.eps = math.nan
-        self.t = start
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage()
-        m = self._T.match(msg)
-        if m:
-            self.t, self.eps = int(m.group(1)), float(m.group(2))
-            self.bar.set_postfix(t=self.t, eps=f"{self.eps:.3g}", refresh=True)
-            return
-        m = self._ACC.match(msg)
-        if m:
-            self.bar.update(1)
-            self.bar.set_postfix(
-                t=self.t, eps=f"{self.eps:.3g}", acceptance=f"{float(m.group(3)):.3f}", refresh=True
-            )
-
-    def close(self) -> None:
-        self.bar.close()
-        super().close()
-
-
 @contextmanager
 def _sampler(
     executor: str,
@@ -390,9 +343,20 @@ def _sampler(
 
 
 def _quiet_pyabc() -> None:
+    """pyabc logs every generation at INFO: the progress bar says it instead."""
     for name in ("ABC", "ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon"):
-        logging.getLogger(name).setLevel(logging.INFO if name == "ABC" else logging.WARNING)
-    logging.getLogger("ABC").propagate = False
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _generation_row(history: Any) -> dict[str, Any]:
+    pops = history.get_all_populations()
+    last = pops[pops["t"] == history.max_t].iloc[0]
+    samples = float(last["samples"])
+    return {
+        "t": int(last["t"]),
+        "epsilon": float(last["epsilon"]),
+        "acceptance": float(last["particles"]) / samples if samples else math.nan,
+    }
 
 
 def run_abc(
@@ -406,8 +370,17 @@ def run_abc(
     resume: bool,
     progress: bool | None,
 ) -> Any:
-    """Run ABC-SMC (or resume it from ``OUT/abc.db``) and return pyabc's history."""
+    """Run ABC-SMC (or resume it from ``OUT/abc.db``) and return pyabc's history.
+
+    Generations run one at a time: each loads the history, seeds the proposals from the root seed
+    and the generation's index (:data:`PROPOSAL_STREAM`), and runs one population. So a generation
+    cut short by a kill and run again after ``--resume`` proposes the same particles with the serial
+    sampler, and finds their simulations in ``OUT/simulations/``. (Parallel samplers propose in
+    worker processes whose order depends on timing; their finished simulations are kept too, but a
+    resumed generation may propose others.)
+    """
     import pyabc
+    from tqdm import tqdm
 
     db_path = (out / ABC_DB).resolve()
     db = f"sqlite:///{db_path}"
@@ -428,47 +401,57 @@ def run_abc(
     )
     a = cal.spec.abc
     _quiet_pyabc()
-    log = logging.getLogger("ABC")
     with _sampler(executor, workers, scheduler, cluster) as sampler:
         sampler.show_progress = False
-        abc = pyabc.ABCSMC(
-            model,
-            prior,
-            distance_for(cal),
-            population_size=a.population,
-            sampler=sampler,
-        )
-        started = 0
+
+        def smc() -> Any:
+            return pyabc.ABCSMC(
+                model, prior, distance_for(cal), population_size=a.population, sampler=sampler
+            )
+
+        history = None
         if resume and db_path.is_file():
+            abc = smc()
             abc.load(db, 1)
-            started = abc.history.max_t + 1
-        else:
-            if db_path.exists():
-                db_path.unlink()
-            np.random.seed(stream_seed(cal.spec.root_seed, (PROPOSAL_STREAM, 0)) % 2**32)
-            abc.new(db, observed(cal))
-        remaining = a.generations - started
-        bar = _GenerationBar(a.generations, started, progress)
-        saved = list(log.handlers)  # pyabc's own stream handler: its lines become the bar
-        for h in saved:
-            log.removeHandler(h)
-        log.addHandler(bar)
+            history = abc.history
+            if history.max_t < 0:  # killed before the first generation ended: start again
+                history = None
+        done = 0 if history is None else history.max_t + 1
+        bar = tqdm(
+            total=a.generations,
+            initial=done,
+            desc="ABC-SMC",
+            unit="generation",
+            file=sys.stderr,
+            disable=None if progress is None else not progress,
+            dynamic_ncols=True,
+        )
         try:
-            if remaining > 0:
-                np.random.seed(
-                    stream_seed(cal.spec.root_seed, (PROPOSAL_STREAM, started + 1)) % 2**32
+            if history is not None:
+                row = _generation_row(history)
+                bar.set_postfix(eps=f"{row['epsilon']:.3g}", acceptance=f"{row['acceptance']:.3f}")
+            while done < a.generations:
+                abc = smc()
+                np.random.seed(stream_seed(cal.spec.root_seed, (PROPOSAL_STREAM, done)) % 2**32)
+                if done == 0:
+                    db_path.unlink(missing_ok=True)
+                    abc.new(db, observed(cal))
+                else:
+                    abc.load(db, 1)
+                history = abc.run(max_nr_populations=1)
+                done = history.max_t + 1
+                row = _generation_row(history)
+                bar.update(1)
+                bar.set_postfix(
+                    generation=row["t"],
+                    eps=f"{row['epsilon']:.3g}",
+                    acceptance=f"{row['acceptance']:.3f}",
                 )
-                abc.run(
-                    minimum_epsilon=a.min_epsilon,
-                    max_nr_populations=remaining,
-                    min_acceptance_rate=a.min_acceptance_rate,
-                )
+                if row["epsilon"] <= a.min_epsilon or row["acceptance"] < a.min_acceptance_rate:
+                    break
         finally:
-            log.removeHandler(bar)
-            for h in saved:
-                log.addHandler(h)
             bar.close()
-        return abc.history
+        return history
 
 
 def posterior_frame(cal: Calibration, history: Any) -> pd.DataFrame:
