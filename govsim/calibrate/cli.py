@@ -60,6 +60,13 @@ def add_subcommands(subparsers: Any) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue a calibration in --out")
     p.add_argument(
+        "--generations",
+        type=_positive_int,
+        default=None,
+        help="ABC-SMC generations in all (default: the parameter file's abc.generations); with "
+        "--resume, more continues the fit and no more than are done writes the outputs",
+    )
+    p.add_argument(
         "--name",
         default=None,
         help="name of the best-fitting scenario (default: SCENARIO_calibrated)",
@@ -127,6 +134,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     holdout = [h.strip() for h in args.holdout.split(",") if h.strip()]
     patterns = load_patterns(args.patterns)
     cal = load_calibration(args.params, args.scenario, patterns, holdout)
+    if args.generations is not None:
+        abc = cal.spec.abc.model_copy(update={"generations": args.generations})
+        cal.spec = cal.spec.model_copy(update={"abc": abc})
     cluster = _cluster(args)
     out = Path(args.out) if args.out else DEFAULT_ROOT / cal.name
     state = _state(cal, cal.holdout)
