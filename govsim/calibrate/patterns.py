@@ -8,7 +8,7 @@ modelling, Grimm et al. 2005; docs/FACTS.md)::
         metric: satisfaction_reported       # a govsim metric (docs/metrics.md)
         feature: summary                     # the run's end-of-run value (default)
         target: {interval: [0.969, 0.973]}   # acceptance interval ...
-        source: "docs/FACTS.md:20"           # the line of FACTS.md it cites
+        source: "docs/FACTS.md:20"           # the line of docs/FACTS.md it cites
         grade: B
       response_first_quarter:
         metric: response_rate
@@ -131,7 +131,9 @@ class PatternSpec(PlainData):
         False, description="Divide by the citizens (and, for a summary, by the days)."
     )
     target: TargetSpec
-    source: str = Field(min_length=1, description="Where the figure comes from (FACTS.md line).")
+    source: str = Field(
+        min_length=1, description="Where the figure comes from (a docs/FACTS.md line)."
+    )
     grade: str = Field("assumption", description="Grade of the source (A, B, C, assumption).")
     note: str = Field("", description="How the figure maps onto the model output.")
 

@@ -315,7 +315,7 @@ def write_outputs(
         "Simulated mean and 95% interval: posterior-weighted over the last generation's particles "
         "(each the mean of its replicates). `pass`: the mean lies in the target interval.",
         "",
-        f"![patterns]({PATTERNS_FIG})",
+        "![patterns](" + PATTERNS_FIG + ")",
         "",
         markdown_table(
             ptab[
@@ -339,9 +339,9 @@ def write_outputs(
         "",
         markdown_table(partab),
         "",
-        f"![marginals]({MARGINALS})",
+        "![marginals](" + MARGINALS + ")",
         "",
-        f"![pairs]({PAIRS})",
+        "![pairs](" + PAIRS + ")",
         "",
         "## Screening (Morris)",
         "",

@@ -169,10 +169,10 @@ def test_unknown_holdout_and_all_held_out_are_refused(
 
 
 def test_packaged_files_validate_against_the_model() -> None:
-    """The packaged Beijing patterns name existing metrics and cite FACTS.md lines that exist."""
+    """The packaged Beijing patterns name existing metrics and cite docs/FACTS.md lines that exist."""
     patterns = load_patterns("beijing_patterns")
     cal = load_calibration("beijing_params", "beijing", patterns)
-    facts = (Path(__file__).parents[2] / "docs" / "FACTS.md").read_text().splitlines()
+    facts = Path(__file__).parents[2].joinpath("docs/FACTS.md").read_text().splitlines()
     for name, p in patterns.patterns.items():
         assert p.source.startswith("docs/FACTS.md:"), name
         first = int(p.source.removeprefix("docs/FACTS.md:").split("-")[0].split(" ")[0])
