@@ -302,7 +302,8 @@ def write_outputs(
     report = [
         f"# Calibration {cal.name}",
         "",
-        f"Scenario `{cal.scenario_ref}`, patterns `{cal.patterns.source}`, parameters `{cal.source}`;"
+        f"Scenario `{Path(cal.scenario_ref).name}`, patterns `{Path(cal.patterns.source).name}`, "
+        f"parameters `{Path(cal.source).name}` (full paths and texts in the manifest);"
         f" {cal.days} days, {cal.spec.replicates} replicates per particle, root seed "
         f"{cal.spec.root_seed}; ABC-SMC population {cal.spec.abc.population}, "
         f"{len(gens)} generations.",
