@@ -12,7 +12,8 @@ it must be narrower than 80% of the prior's range. ``officials.trace_minutes`` h
 these patterns: the screening must find it not identifiable. Everything runs on the serial
 sampler with fixed seeds, so the outcome is the same on every run (no flakiness, no timing).
 Size: 600 citizens, 90 days, 3 Morris trajectories, 16 particles x 3 generations, 2 replicates:
-a few hundred runs of about 0.15 s each.
+a few hundred runs of about 0.15 s each: 65 s of CPU in one process (measured at commit
+b75a94b; 3 minutes of wall time on the shared, loaded 2-core machine).
 """
 
 from __future__ import annotations
