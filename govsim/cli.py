@@ -45,8 +45,12 @@ except KeyboardInterrupt:  # Ctrl-C while the command starts: exit 130, no trace
     sys.stderr.write("error: interrupted; nothing was written\n")
     raise SystemExit(130) from None
 
-PLUGIN_MODULES: tuple[str, ...] = ("govsim.experiment.cli", "govsim.viz.cli")
-"""Modules that may add subcommands (experiments; the classroom ``demo``)."""
+PLUGIN_MODULES: tuple[str, ...] = (
+    "govsim.experiment.cli",
+    "govsim.calibrate.cli",
+    "govsim.viz.cli",
+)
+"""Modules that may add subcommands (experiments; calibration; the classroom ``demo``)."""
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
