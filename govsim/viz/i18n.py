@@ -705,6 +705,7 @@ PRESETS_TEXT: dict[str, dict[Lang, str]] = {
     "inclusive": {"en": "Inclusive channels", "zh": "包容性渠道"},
     "participatory_budgeting": {"en": "Participatory budgeting", "zh": "参与式预算"},
     "beijing_reform": {"en": "Beijing reform 2017-2022", "zh": "北京改革 2017-2022"},
+    "beijing": {"en": "Beijing 2024 (calibrated)", "zh": "北京 2024（校准）"},
 }
 """Short names of the packaged presets (a preset without one shows its file name)."""
 
@@ -721,6 +722,7 @@ PRESET_DESCRIPTIONS_ZH: dict[str, str] = {
     "inclusive": "保留线下渠道，网格员和党员志愿者帮办代办，开展数字素养培训",
     "participatory_budgeting": "成都式参与式预算：线上线下结合，三个年度周期",
     "beijing_reform": "北京 2017-2022：改革前条块分割，2018 年吹哨报到，2019 年接诉即办并按三率月度排名，2021 年服务标准",
+    "beijing": "2024 年接诉即办改革后的北京：统一派单、首接负责、兜底、吹哨报到，按三率月度排名；部分参数经校准",
 }
 """Chinese versions of the packaged presets' descriptions (English: the scenario files)."""
 
