@@ -151,6 +151,8 @@ class Citizens:
         app_holdout: Does not use the app (yet), whatever the literacy; adopts it over time.
         last_channel: Channel (code 0-3) of the citizen's last closed case, -1 before any.
         last_satisfied: Whether that case left the citizen truly satisfied.
+        education_z, income_z: Schooling and log income standardised over the population.
+        education_quartile, income_quartile: Quartiles (0 lowest .. 3) of schooling and income.
         config: The scenario whose behavioural parameters the methods use (``None`` for a bare
             population: the state alone, as :func:`build_population` makes it).
         categories: The problem categories.
@@ -846,3 +848,18 @@ class Citizen:
     def community(self) -> int:
         """Home community index."""
         return int(self._citizens.community[self.index])
+
+    @property
+    def education(self) -> float:
+        """Years of schooling."""
+        return float(self._citizens.education[self.index])
+
+    @property
+    def income(self) -> float:
+        """Income relative to the city's median."""
+        return float(self._citizens.income[self.index])
+
+    @property
+    def app_holdout(self) -> bool:
+        """Does not use the app (yet), whatever the literacy."""
+        return bool(self._citizens.app_holdout[self.index])

@@ -464,3 +464,11 @@ def test_the_ledger_counts_problems_by_schooling_and_income_quartile() -> None:
                     want = np.count_nonzero(mine & (nc == a) & (voiced == b))
                     assert L.problems_ses[1, e, i, a, b] == want
     assert not L.problems_ses[0].any()
+
+
+def test_a_citizens_view_shows_schooling_income_and_app_use() -> None:
+    m = _model(**{"population.citizens": 500})
+    c, row = m.citizen(17), m.citizens
+    assert c.education == row.education[17] and c.income == row.income[17]
+    assert c.app_holdout == bool(row.app_holdout[17])
+    assert 0.0 <= c.education <= 22.0 and c.income > 0
