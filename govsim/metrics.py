@@ -260,13 +260,13 @@ class Ledger:
 
 SES_GROUPS = ("education", "income")
 """Socioeconomic groupings of the metrics, in the order of the axes of ``Ledger.problems_ses``."""
-_SES_NAMES = tuple(
-    tuple(
-        (f"voice_rate_{g}_q{k}", f"real_resolution_{g}_q{k}", f"satisfaction_{g}_q{k}")
-        for k in range(1, 5)
-    )
+_SES_KEYS = tuple(
+    f"{kind}_{g}_q{k}"
     for g in SES_GROUPS
+    for kind in ("voice_rate", "real_resolution", "satisfaction")
+    for k in range(1, 5)
 )
+"""The socioeconomic metrics in the order of ``ses_metrics``'s (group, kind, quartile) array."""
 
 
 @dataclass
@@ -547,19 +547,15 @@ def ses_metrics(
     key += (closed & v.true_satisfied) * 4
     counts = np.bincount(key, minlength=17 * 8)[: 16 * 8].reshape(4, 4, 8)
     ledger = L.problems_ses[lo:hi].sum(0)  # (schooling q, income q, not consultation, voiced)
-    out: dict[str, float] = {}
-    for axis, names in enumerate(_SES_NAMES):
-        by_q = counts.sum(axis=1 - axis)
-        solved, n_closed, n_sat = (by_q @ _FLAG_BITS).T
+    num, den = np.empty((2, 3, 4)), np.empty((2, 3, 4))
+    for axis in range(2):
+        solved, n_closed, n_sat = (counts.sum(axis=1 - axis) @ _FLAG_BITS).T
         rows = ledger.sum(axis=1 - axis)  # (quartile, not consultation, voiced)
-        problems = rows.sum(axis=(1, 2))
-        voiced = rows[:, :, 1].sum(axis=1)
-        problems_nc = rows[:, 1, :].sum(axis=1)
-        for k, (voice_name, resolution_name, satisfaction_name) in enumerate(names):
-            out[voice_name] = _ratio(voiced[k], problems[k])
-            out[resolution_name] = _ratio(solved[k], problems_nc[k])
-            out[satisfaction_name] = _ratio(n_sat[k], n_closed[k])
-    return out
+        num[axis] = rows[:, :, 1].sum(axis=1), solved, n_sat
+        den[axis] = rows.sum(axis=(1, 2)), rows[:, 1, :].sum(axis=1), n_closed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(den > 0, num / den, np.nan)  # the same division as _ratio's
+    return dict(zip(_SES_KEYS, rate.ravel().tolist(), strict=True))
 
 
 def community_reporting_rates(v: CaseView, groups: CitizenGroups) -> np.ndarray:
@@ -575,19 +571,34 @@ def community_reporting_rates(v: CaseView, groups: CitizenGroups) -> np.ndarray:
         return np.where(groups.residents > 0, counts / groups.residents, np.nan)
 
 
+def _percentile_of_sorted(x: list[float], pct: float) -> float:
+    """NumPy's linear percentile of an ascending list without NaN (virtual index ``(n-1) q``,
+    with NumPy's two-sided interpolation; as :func:`_percentile`)."""
+    vi = (len(x) - 1) * (pct / 100)
+    prev = math.floor(vi)
+    if prev >= len(x) - 1:
+        return float(x[-1])
+    lo, hi = x[prev], x[prev + 1]
+    gamma = vi - prev
+    diff = hi - lo
+    return float(hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma)
+
+
 def reporting_spread(rates: np.ndarray) -> dict[str, float]:
     """``reporting_rate_community_p90_p10`` and ``_max_min`` of communities' reporting rates
     (communities without residents left out; nan when the lower value is 0)."""
     nan = np.isnan(rates)
-    r = rates[~nan] if nan.any() else rates
-    if len(r) == 0:
+    r = np.sort(rates[~nan] if nan.any() else rates).tolist()
+    if not r:
         return {
             "reporting_rate_community_p90_p10": math.nan,
             "reporting_rate_community_max_min": math.nan,
         }
     return {
-        "reporting_rate_community_p90_p10": _ratio(_percentile(r, 90), _percentile(r, 10)),
-        "reporting_rate_community_max_min": _ratio(float(r.max()), float(r.min())),
+        "reporting_rate_community_p90_p10": _ratio(
+            _percentile_of_sorted(r, 90), _percentile_of_sorted(r, 10)
+        ),
+        "reporting_rate_community_max_min": _ratio(r[-1], r[0]),
     }
 
 

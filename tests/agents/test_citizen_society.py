@@ -472,3 +472,13 @@ def test_a_citizens_view_shows_schooling_income_and_app_use() -> None:
     assert c.education == row.education[17] and c.income == row.income[17]
     assert c.app_holdout == bool(row.app_holdout[17])
     assert 0.0 <= c.education <= 22.0 and c.income > 0
+
+
+def test_reporting_spread_uses_numpys_percentiles() -> None:
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 7, 24, 101):
+        rates = rng.gamma(2.0, 0.01, n)
+        got = M.reporting_spread(rates)
+        p90, p10 = np.percentile(rates, 90), np.percentile(rates, 10)
+        assert got["reporting_rate_community_p90_p10"] == p90 / p10
+        assert got["reporting_rate_community_max_min"] == rates.max() / rates.min()
