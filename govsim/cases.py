@@ -67,6 +67,7 @@ _INT_COLS = (
     ("age_group", np.int8, -1),
     ("repeat_of", np.int64, -1),
     ("problem", np.int64, -1),
+    ("times_filed", np.int16, 1),
 )
 _BOOL_COLS = (
     "consultation",
@@ -116,6 +117,8 @@ class CaseView:
     problem_solved: np.ndarray | None = None
     """For an original case (not a repeat complaint): its problem was solved by it or by one of its
     repeat complaints. Counts solutions once per problem, in the window the problem arose."""
+    citizen: np.ndarray | None = None
+    """Who filed each case (-1 for none)."""
 
 
 class CaseStore:
@@ -208,6 +211,7 @@ class CaseStore:
             self.repeat_of[sl] = repeat_of
             rep = repeat_of >= 0
             self.problem[sl][rep] = self.problem[repeat_of[rep]]
+            self.times_filed[sl][rep] = self.times_filed[repeat_of[rep]] + 1
         self.n += k
         self.state_counts[ACCEPTED] += k
         return ids

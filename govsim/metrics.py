@@ -18,10 +18,21 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from govsim.cases import CHANNELS, CLOSED, CLOSED_STATES, VERIFIED, WITHDRAWN, CaseView
+from govsim.cases import (
+    APP,
+    CHANNELS,
+    CLOSED,
+    CLOSED_STATES,
+    HOTLINE,
+    PATROL,
+    VERIFIED,
+    WITHDRAWN,
+    CaseView,
+)
 from govsim.platform.budgeting import PB_METRICS
 from govsim.schema import AGE_GROUPS, PRACTICES, Scenario
 
@@ -107,6 +118,27 @@ METRICS: dict[str, str] = {
     "practice_persuade_withdrawal": "mean propensity of units to persuade citizens to withdraw",
     "practice_extra_traces": "mean propensity of units to produce extra activity traces",
     "nominal_closure_rate": "cases closed nominally (without real work) / closed cases",
+    **{
+        f"{kind}_{group}_q{q}": f"{what}, {group} quartile {q} (1 lowest)"
+        for group in ("education", "income")
+        for kind, what in (
+            ("voice_rate", "problems voiced / problems arisen"),
+            ("real_resolution", "problems really solved / problems arisen (non-consultation)"),
+            ("satisfaction", "truly satisfied / closed cases"),
+        )
+        for q in range(1, 5)
+    },
+    "reporting_rate_community_p90_p10": "complaints per resident by community (non-consultation "
+    "cases filed by the community's residents, repeats included, patrol finds excluded, over its "
+    "residents): 90th over 10th percentile across communities",
+    "reporting_rate_community_max_min": "the same complaints per resident by community: highest "
+    "over lowest",
+    "phone_share": "cases arriving by hotline / cases arriving by hotline or app (the phone's share "
+    "of the 12345 contacts, as Beijing reports its channel mix)",
+    "satisfaction_true_first": "truly satisfied / rated cases, first complaints",
+    "satisfaction_true_repeat": "truly satisfied / rated cases, repeat complaints",
+    "satisfaction_reported_first": "rated satisfied at callback / rated cases, first complaints",
+    "satisfaction_reported_repeat": "rated satisfied at callback / rated cases, repeat complaints",
     **PB_METRICS,  # defined with their formulas in govsim.platform.budgeting
 }
 """Every metric name with its definition (the summary and time series use exactly these names)."""
@@ -135,6 +167,7 @@ class Ledger:
     burnout_mean: np.ndarray = field(init=False)
     overload_share: np.ndarray = field(init=False)
     hotline_within: np.ndarray = field(init=False)
+    problems_ses: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         d = self.days
@@ -156,6 +189,7 @@ class Ledger:
         self.burnout_mean = np.zeros(d)
         self.overload_share = np.zeros(d)
         self.hotline_within = np.full(d, np.nan)
+        self.problems_ses = np.zeros((d, 4, 4, 2, 2))
 
     def record_problems(
         self,
@@ -186,6 +220,28 @@ class Ledger:
         self.reached[day] = np.count_nonzero(reached)
         self.reached_nc[day] = np.count_nonzero(reached & not_consultation)
 
+    def record_problem_groups(
+        self,
+        day: int,
+        codes: np.ndarray,
+        voiced: np.ndarray,
+        not_consultation: np.ndarray,
+    ) -> None:
+        """Count the day's problems by schooling quartile, income quartile, consultation or not,
+        and voiced or not (``problems_ses[day]``, axes in that order).
+
+        Args:
+            day: The day's row.
+            codes: ``4 * schooling quartile + income quartile`` of each problem's citizen
+                (:attr:`CitizenGroups.codes`).
+            voiced: Whether each was voiced.
+            not_consultation: Whether each is a problem rather than a consultation.
+        """
+        key = codes.astype(np.intp) * 4
+        key += not_consultation * 2
+        key += voiced
+        self.problems_ses[day] += np.bincount(key, minlength=64).reshape(4, 4, 2, 2)
+
     def ensure(self, day: int) -> None:
         """Grow every array (doubling) so that row ``day`` exists; a model may run past its horizon."""
         if day < self.days:
@@ -200,6 +256,44 @@ class Ledger:
             b[: self.days] = a
             setattr(self, name, b)
         self.days = new
+
+
+SES_GROUPS = ("education", "income")
+"""Socioeconomic groupings of the metrics, in the order of the axes of ``Ledger.problems_ses``."""
+_SES_KEYS = tuple(
+    f"{kind}_{g}_q{k}"
+    for g in SES_GROUPS
+    for kind in ("voice_rate", "real_resolution", "satisfaction")
+    for k in range(1, 5)
+)
+"""The socioeconomic metrics in the order of ``ses_metrics``'s (group, kind, quartile) array."""
+
+
+@dataclass
+class CitizenGroups:
+    """What the neighbourhood and socioeconomic metrics need of the citizens.
+
+    Attributes:
+        community: Home community of each citizen.
+        residents: Citizens per community.
+        education_quartile: Schooling quartile of each citizen (0 lowest).
+        income_quartile: Income quartile of each citizen (0 lowest).
+    """
+
+    community: np.ndarray
+    residents: np.ndarray
+    education_quartile: np.ndarray
+    income_quartile: np.ndarray
+
+    @cached_property
+    def everywhere_inhabited(self) -> bool:
+        """Whether every community has residents."""
+        return bool(len(self.residents) == 0 or self.residents.min() > 0)
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """``4 * schooling quartile + income quartile`` per citizen, then 16 (for citizen -1)."""
+        return np.append(self.education_quartile * 4 + self.income_quartile, 16).astype(np.int8)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -434,6 +528,103 @@ def equity_gaps(m: dict[str, float]) -> dict[str, float]:
     }
 
 
+def ses_metrics(
+    v: CaseView, L: Ledger, lo: int, hi: int, groups: CitizenGroups
+) -> dict[str, float]:
+    """Voice, real resolution and satisfaction by schooling and income quartile (as
+    :func:`equity_metrics` by literacy quartile: problems from the ledger, cases from ``v``)."""
+    nc = ~v.consultation
+    closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED) | (v.state == WITHDRAWN))
+    if v.problem_solved is not None:
+        solved_problem = nc & (v.repeat_of < 0) & v.problem_solved
+    else:
+        solved_problem = nc & v.solved
+    # one count over (schooling quartile, income quartile, flags); a case without a citizen
+    # (citizen -1) reads the last entry of the code table, 16, a row of its own
+    key = groups.codes[v.citizen].astype(np.intp) * 8
+    key += solved_problem
+    key += closed * 2
+    key += (closed & v.true_satisfied) * 4
+    counts = np.bincount(key, minlength=17 * 8)[: 16 * 8].reshape(4, 4, 8)
+    ledger = L.problems_ses[lo:hi].sum(0)  # (schooling q, income q, not consultation, voiced)
+    num, den = np.empty((2, 3, 4)), np.empty((2, 3, 4))
+    for axis in range(2):
+        solved, n_closed, n_sat = (counts.sum(axis=1 - axis) @ _FLAG_BITS).T
+        rows = ledger.sum(axis=1 - axis)  # (quartile, not consultation, voiced)
+        num[axis] = rows[:, :, 1].sum(axis=1), solved, n_sat
+        den[axis] = rows.sum(axis=(1, 2)), rows[:, 1, :].sum(axis=1), n_closed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(den > 0, num / den, np.nan)  # the same division as _ratio's
+    return dict(zip(_SES_KEYS, rate.ravel().tolist(), strict=True))
+
+
+def community_reporting_rates(v: CaseView, groups: CitizenGroups) -> np.ndarray:
+    """Complaints per resident by community: non-consultation cases filed by its residents
+    (repeats included, patrol finds excluded) over its residents (nan where none live)."""
+    filed = ~v.consultation & (v.channel != PATROL) & (v.citizen >= 0)
+    counts = np.bincount(
+        groups.community[v.citizen[filed]], minlength=len(groups.residents)
+    ).astype(float)
+    if groups.everywhere_inhabited:
+        return counts / groups.residents
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(groups.residents > 0, counts / groups.residents, np.nan)
+
+
+def _percentile_of_sorted(x: list[float], pct: float) -> float:
+    """NumPy's linear percentile of an ascending list without NaN (virtual index ``(n-1) q``,
+    with NumPy's two-sided interpolation; as :func:`_percentile`)."""
+    vi = (len(x) - 1) * (pct / 100)
+    prev = math.floor(vi)
+    if prev >= len(x) - 1:
+        return float(x[-1])
+    lo, hi = x[prev], x[prev + 1]
+    gamma = vi - prev
+    diff = hi - lo
+    return float(hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma)
+
+
+def reporting_spread(rates: np.ndarray) -> dict[str, float]:
+    """``reporting_rate_community_p90_p10`` and ``_max_min`` of communities' reporting rates
+    (communities without residents left out; nan when the lower value is 0)."""
+    nan = np.isnan(rates)
+    r = np.sort(rates[~nan] if nan.any() else rates).tolist()
+    if not r:
+        return {
+            "reporting_rate_community_p90_p10": math.nan,
+            "reporting_rate_community_max_min": math.nan,
+        }
+    return {
+        "reporting_rate_community_p90_p10": _ratio(
+            _percentile_of_sorted(r, 90), _percentile_of_sorted(r, 10)
+        ),
+        "reporting_rate_community_max_min": _ratio(r[-1], r[0]),
+    }
+
+
+def channel_memory_metrics(v: CaseView, counts: np.ndarray | None = None) -> dict[str, float]:
+    """The phone's share of hotline and app cases, and satisfaction of first vs repeat complaints.
+
+    Args:
+        v: The window's cases.
+        counts: Cases per channel code, where the caller has counted them already.
+    """
+    if counts is None:
+        counts = np.bincount(v.channel[v.channel >= 0], minlength=len(CHANNELS))
+    out = {"phone_share": _ratio(counts[HOTLINE], counts[HOTLINE] + counts[APP])}
+    # one count over (repeat, rated, truly satisfied, reported satisfied)
+    key = (v.repeat_of >= 0).astype(np.intp) * 8
+    key += (v.rated & ~v.consultation) * 4
+    key += v.true_satisfied * 2
+    key += v.reported_satisfied
+    n = np.bincount(key, minlength=16).reshape(2, 2, 2, 2)[:, 1]  # rated: (repeat, true, reported)
+    for r, name in enumerate(("first", "repeat")):
+        rated = n[r].sum()
+        out[f"satisfaction_true_{name}"] = _ratio(n[r, 1].sum(), rated)
+        out[f"satisfaction_reported_{name}"] = _ratio(n[r, :, 1].sum(), rated)
+    return out
+
+
 def open_backlog(state_counts: np.ndarray, open_consultations: int = 0) -> int:
     """Cases not in a finished recorded state."""
     finished = sum(int(state_counts[s]) for s in CLOSED_STATES)
@@ -488,6 +679,7 @@ def window_metrics(
     practices: np.ndarray,
     indicator_validity: float,
     budgeting: dict[str, float] | None = None,
+    groups: CitizenGroups | None = None,
 ) -> dict[str, float]:
     """Every city metric over a window: the cases ``v`` and the ledger's days ``lo_day..hi_day``.
 
@@ -502,6 +694,8 @@ def window_metrics(
         indicator_validity: Campbell's validity of the indicators (module docstring of
             :mod:`govsim.platform.assessment`) for the window.
         budgeting: Participatory budgeting's metrics, where it runs.
+        groups: The citizens' communities and socioeconomic quartiles (their metrics are left
+            out without them).
     """
     out: dict[str, float] = {}
     out.update(intake_metrics(v))
@@ -510,6 +704,10 @@ def window_metrics(
     out.update(ledger_metrics(ledger, lo_day, hi_day))
     out.update(equity_metrics(v, ledger, lo_day, hi_day))
     out.update(equity_gaps(out))
+    if groups is not None and v.citizen is not None:
+        out.update(ses_metrics(v, ledger, lo_day, hi_day, groups))
+        out.update(reporting_spread(community_reporting_rates(v, groups)))
+    out.update(channel_memory_metrics(v))  # (recounts channels: intake_metrics keeps its own)
     out["voice_gap"] = voice_gap(v, ledger, lo_day, hi_day)
     out["dsi"] = dsi(out, scenario.metrics.dsi_weights)
     out["indicator_validity"] = indicator_validity

@@ -18,7 +18,7 @@ The M/M/c validation queue (``queue.enabled``) is a model of its own,
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import mesa
@@ -164,6 +164,7 @@ class GovernanceModel(mesa.Model):
         if self.pb is not None:
             self.pb.step(d)
         citizens.train_literacy(d)
+        citizens.adopt_app(d)
         # 8. every assessment period units are scored, ranked and adapt their practices
         if (d + 1) % s.assessment.period_days == 0:
             officials.assess(d + 1.0, cases, self.engine.rng)
@@ -207,6 +208,12 @@ class GovernanceModel(mesa.Model):
             ~self.categories.consultation[problems.category],
             problems.reached,
         )
+        self.ledger.record_problem_groups(
+            d,
+            self.citizen_groups.codes[who],
+            problems.voiced,
+            ~self.categories.consultation[problems.category],
+        )
         self.officials.note_counter_intakes(community, problems.channel)
 
     def _after_closures(self, closed: np.ndarray) -> None:
@@ -247,7 +254,27 @@ class GovernanceModel(mesa.Model):
             self.officials.practices,
             validity,
             self.pb.metrics() if self.pb is not None else None,
+            self.citizen_groups,
         )
+
+    @cached_property
+    def citizen_groups(self) -> M.CitizenGroups:
+        """The citizens' communities and socioeconomic quartiles, for the metrics (all fixed)."""
+        c = self.citizens
+        return M.CitizenGroups(
+            c.community,
+            np.bincount(c.community, minlength=self.city.n_communities),
+            c.education_quartile,
+            c.income_quartile,
+        )
+
+    def community_reporting_rates(self) -> np.ndarray:
+        """Complaints per resident by community over the summary's settled cohort (see
+        ``reporting_rate_community_p90_p10`` in docs/metrics.md), one entry per community."""
+        st = self.cases
+        settle_end = self.day - M.SETTLE_DAYS if self.day > 2 * M.SETTLE_DAYS else self.day
+        v = st.view(0, st.first_created_at_or_after(float(settle_end)))
+        return M.community_reporting_rates(v, self.citizen_groups)
 
     def _compute_metrics(self) -> None:
         st = self.cases

@@ -119,6 +119,7 @@ class Section(PlainData):
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Years = Annotated[float, Field(ge=0.0, le=25.0)]
 
 
 class CitySpec(Section):
@@ -187,6 +188,72 @@ class PopulationSpec(Section):
     long_tie_share: float = P(
         0.05, "1", "Share of ties rewired to random citizens citywide (long ties).", ge=0, le=1
     )
+    ses_sorting: float = P(
+        0.2,
+        "1",
+        "Share of the variance of latent socioeconomic status (SES) that lies between communities: "
+        "0 places citizens at random, 1 makes every community uniform inside. Assumption.",
+        ge=0,
+        le=1,
+    )
+    education_years: dict[Literal["young", "middle", "old"], Years] = P(
+        {"young": 13.5, "middle": 10.5, "old": 8.0},
+        "years",
+        "Mean years of schooling per age group. Assumption after China's 2020 census (9.9 years "
+        "for those 15+, more in Beijing and in younger cohorts; not among the figures F).",
+    )
+    education_years_sd: float = P(
+        3.0, "years", "Spread of years of schooling within an age group. Assumption.", ge=0, le=10
+    )
+    ses_education_loading: float = P(
+        0.7,
+        "1",
+        "Correlation of schooling with latent SES (0: schooling unrelated to the community). "
+        "Assumption.",
+        ge=0,
+        le=1,
+    )
+    ses_income_loading: float = P(
+        0.7,
+        "1",
+        "Correlation of log income with latent SES (0: income unrelated to the community). "
+        "Assumption.",
+        ge=0,
+        le=1,
+    )
+    literacy_ses_correlation: float = P(
+        0.4,
+        "1",
+        "Rank correlation of digital literacy with latent SES within an age group (0: literacy "
+        "independent of SES). CNNIC: internet users are the more educated; strength an assumption.",
+        ge=0,
+        le=1,
+    )
+    efficacy_education_shift: float = P(
+        0.05,
+        "1/SD",
+        "Initial political efficacy added per standard deviation of schooling (Verba, Schlozman "
+        "and Brady 1995: civic skills grow with education); size an assumption.",
+        ge=-0.5,
+        le=0.5,
+    )
+    trust_education_shift: float = P(
+        0.0,
+        "1/SD",
+        "Initial trust in government added per standard deviation of schooling. Assumption: 0, "
+        "the sign in China is disputed in the literature.",
+        ge=-0.5,
+        le=0.5,
+    )
+    app_nonadopter_share: float = P(
+        0.5,
+        "1",
+        "Share of citizens who at the start do not use the app even when literate enough to "
+        "(the online who default to the hotline); 0: every literate citizen uses the app. "
+        "Assumption (F: phone 90.7% of Beijing's contacts in 2020 while ~70% were online).",
+        ge=0,
+        le=1,
+    )
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> PopulationSpec:
@@ -196,6 +263,9 @@ class PopulationSpec(Section):
         missing = [g for g in AGE_GROUPS if g not in self.literacy]
         if missing:
             raise ValueError(f"literacy needs every age group; missing {missing}")
+        missing = [g for g in AGE_GROUPS if g not in self.education_years]
+        if missing:
+            raise ValueError(f"education_years needs every age group; missing {missing}")
         return self
 
 
@@ -270,6 +340,86 @@ class CitizenBehaviourSpec(Section):
         0.05,
         "1",
         "Trust lost when a citizen is pressed for a good rating or to withdraw.",
+        ge=0,
+        le=1,
+    )
+    voice_education_weight: float = P(
+        0.2,
+        "logit/SD",
+        "Weight of schooling (standardised) on voice. Kontokosta and Hong 2021 (F: reporting "
+        "rises with education); size an assumption.",
+        ge=-5,
+        le=5,
+    )
+    voice_income_weight: float = P(
+        0.2,
+        "logit/SD",
+        "Weight of log income (standardised) on voice. Kontokosta and Hong 2021 (F: reporting "
+        "rises with income); size an assumption.",
+        ge=-5,
+        le=5,
+    )
+    channel_habit_weight: float = P(
+        0.15,
+        "cost",
+        "Cost saved by using again the channel of one's last case when it satisfied (habit; "
+        "Pieterson 2009, Ebbers, Pieterson and Noordman 2008); size an assumption.",
+        ge=0,
+        le=5,
+    )
+    channel_switch_weight: float = P(
+        0.15,
+        "cost",
+        "Extra cost of the channel of one's last case when it left one dissatisfied (win-stay, "
+        "lose-shift); size an assumption.",
+        ge=0,
+        le=5,
+    )
+    channel_word_of_mouth_weight: float = P(
+        0.2,
+        "cost",
+        "Cost saved on a channel per share of network neighbours whose last case by it satisfied "
+        "them (word of mouth about channels; Pieterson 2009); size an assumption.",
+        ge=0,
+        le=5,
+    )
+    app_adoption_innovation: float = P(
+        0.03,
+        "1/year",
+        "Bass innovation coefficient p of app adoption among literate non-users (Sultan, Farley "
+        "and Lehmann 1990 meta-analysis mean).",
+        ge=0,
+        le=5,
+    )
+    app_adoption_imitation: float = P(
+        0.38,
+        "1/year",
+        "Bass imitation coefficient q, times the share of one's network neighbours who use the "
+        "app (Sultan, Farley and Lehmann 1990 meta-analysis mean).",
+        ge=0,
+        le=5,
+    )
+    repeat_satisfaction_penalty: float = P(
+        0.5,
+        "logit/round",
+        "Fall in the log-odds of true satisfaction per earlier failed round of the same problem "
+        "(expectation disconfirmation: Oliver 1980, Van Ryzin 2004); size an assumption.",
+        ge=0,
+        le=10,
+    )
+    repeat_wait_penalty: float = P(
+        0.1,
+        "logit/week",
+        "Fall in the log-odds of true satisfaction per week between the problem's first filing "
+        "and this repeat complaint (Van Ryzin 2004); size an assumption.",
+        ge=0,
+        le=10,
+    )
+    repeat_trust_discount: float = P(
+        0.2,
+        "1/round",
+        "Share of a repeat case's outcome value lost per earlier failed round, in trust and "
+        "efficacy learning (a late fix after failures counts less). Assumption.",
         ge=0,
         le=1,
     )

@@ -267,9 +267,12 @@ def test_summary_equity_rates_use_one_cohort() -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_audited_assessment_punishes_nominal_closure(seed: int) -> None:
     """Model level, what the learning rule sees: under balanced_kpi with regular audits, units that
-    close nominally score lower than honest ones. Observed gains -0.13 to -0.31 over 5 seeds; the
-    test asks only for the sign, in every seed."""
-    assert gaming_score_gain("balanced_kpi", citizens=3000, audit_rate=0.1, seed=seed) < 0
+    close nominally score lower than honest ones. Observed gains -0.13 to -0.31 over 5 seeds at
+    3,000 citizens before issue 17; since then (app holdouts and channel habit: fewer problems
+    voiced, a different channel mix) 3,000 citizens gave +0.045 to -0.336 over seeds 0-5, two
+    positive, and 6,000 gave -0.045 to -0.307, all negative. The test asks only for the sign, in
+    every seed, at 6,000."""
+    assert gaming_score_gain("balanced_kpi", citizens=6000, audit_rate=0.1, seed=seed) < 0
 
 
 @pytest.mark.slow

@@ -8,20 +8,31 @@ of the day:
 * **Problems** (:meth:`Citizens.meet_problems`): each age group meets ``Poisson(rate x members)``
   problems of each category (the old at ``old_rate_multiplier`` times the rate), spread uniformly
   over its members and over the day.
-* **Channel costs**: app ``(1 - literacy)(1 - usability/2)``, open only above the literacy threshold;
+* **Neighbourhoods** (:func:`build_population`): schooling and income load on a latent
+  socioeconomic status (SES) shared in part by the community (``ses_sorting``, the share of its
+  variance between communities), and digital literacy is rank-correlated with it within each
+  age group; efficacy (and optionally trust) shift with schooling.
+* **Channel costs**: app ``(1 - literacy)(1 - usability/2)``, open only above the literacy threshold
+  and to app users (the literate who have not adopted the app default to the hotline);
   hotline ``base + wait_cost * expected_wait + abandon_cost * P(abandon)`` (yesterday's Erlang-A
   figures: with impatient callers the mean wait stays below their patience, so a congested line
   deters mostly through the calls that fail); offline a constant, only where offline channels exist;
   assisted a constant, only for citizens who cannot use the app (or are 60+) and have a helper
   within reach that day (grid workers and party volunteers: ``assisted_reach (1 - exp(-helpers/5))``).
 * **Voice or silence** (Hirschman, :meth:`Citizens.voice`): ``P(voice) = logistic(b0 +
-  b_e*efficacy + b_t*trust + b_s*severity - b_c*min_cost)``; no open channel means silence.
-* **Channel choice**: multinomial logit over open channels with utility ``-sharpness * cost``.
+  b_e*efficacy + b_t*trust + b_s*severity - b_c*min_cost + b_edu*schooling + b_inc*income)``
+  (schooling and log income standardised); no open channel means silence.
+* **Channel choice**: multinomial logit over open channels with utility ``-sharpness * cost``,
+  the cost lowered for the channel of one's last case if it satisfied (habit), raised if it did not
+  (switching), and lowered by the share of network neighbours whose last case by that channel
+  satisfied them (word of mouth about channels; :func:`channel_preferences`).
 * **Hanging up** (:meth:`Citizens.hang_up`): a caller gives up with the day's Erlang-A abandonment
   probability and falls silent.
 * **Experience** (:meth:`Citizens.experience`): when a case closes, the citizen is truly satisfied
   with probability ``satisfied_if_solved`` (solved on time), ``satisfied_if_late`` or
-  ``satisfied_if_unsolved``.
+  ``satisfied_if_unsolved``; for a repeat complaint its log-odds fall with the earlier failed
+  rounds and the weeks since the problem was first filed (memory, :func:`satisfaction_with_history`),
+  and its outcome value for learning is discounted per earlier round.
 * **Learning** (:meth:`Citizens.learn`): ``trust += lr_t (o - trust)`` and ``efficacy += lr_e (o -
   efficacy)`` with outcome ``o`` = 1 solved on time, ``late_solved_value`` if solved late, 0 if the
   case was closed unsolved or withdrawn; being pressed for a rating or to withdraw costs
@@ -33,6 +44,8 @@ of the day:
   neighbours in the same community plus a share of long ties across the city).
 * **Digital literacy training** (:meth:`Citizens.train_literacy`): literacy grows toward 1 at
   ``literacy_training_rate`` a year.
+* **App adoption** (:meth:`Citizens.adopt_app`): every 30 days, literate non-users of the app adopt it
+  with the Bass hazard ``p + q * (share of network neighbours who use it)`` a year.
 """
 
 from __future__ import annotations
@@ -45,7 +58,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from govsim.cases import HOTLINE, WITHDRAWN, CaseStore
+from govsim.cases import HOTLINE, PATROL, WITHDRAWN, CaseStore
 from govsim.categories import Categories
 from govsim.platform.intake import Contacts, HotlineDay
 from govsim.schema import AGE_GROUPS, ChannelsSpec, CitizenBehaviourSpec, PopulationSpec, Scenario
@@ -58,6 +71,13 @@ OLD = AGE_GROUPS.index("old")
 """Age-group code of citizens aged 60 and over."""
 REFILE_DELAY_MEAN = 2.0
 """Mean days, beyond one, from an unsolved closure to the repeat complaint (exponential). Assumption."""
+INCOME_LOG_SD = 0.85
+"""Standard deviation of log income (income relative to the city's median). Only the scale of the
+stored attribute: behaviour reads income standardised. Assumption: a lognormal with China's
+income Gini of about 0.47 (NBS) has sigma 0.85."""
+ADOPTION_STEP_DAYS = 30
+"""App adoption is updated every 30 days (the Bass hazard over the 30 days): diffusion takes
+years, and a daily sparse product over all citizens would cost more than the rest of their day."""
 HELPERS_HALF_REACH = 5.0
 """Helpers per community (grid workers and volunteers) at which assisted reporting reaches
 ``1 - 1/e`` of its maximum. Assumption."""
@@ -126,6 +146,13 @@ class Citizens:
         grid: Index of the home grid.
         neighbours: Row-normalised sparse adjacency of the word-of-mouth network.
         quartile: Literacy quartile (0 lowest .. 3 highest), refreshed when literacy changes.
+        education: Years of schooling (fixed).
+        income: Income relative to the city's median (fixed).
+        app_holdout: Does not use the app (yet), whatever the literacy; adopts it over time.
+        last_channel: Channel (code 0-3) of the citizen's last closed case, -1 before any.
+        last_satisfied: Whether that case left the citizen truly satisfied.
+        education_z, income_z: Schooling and log income standardised over the population.
+        education_quartile, income_quartile: Quartiles (0 lowest .. 3) of schooling and income.
         config: The scenario whose behavioural parameters the methods use (``None`` for a bare
             population: the state alone, as :func:`build_population` makes it).
         categories: The problem categories.
@@ -143,7 +170,32 @@ class Citizens:
     config: Scenario | None = None
     categories: Categories | None = None
     rng: np.random.Generator | None = None
+    education: np.ndarray | None = None
+    income: np.ndarray | None = None
+    app_holdout: np.ndarray | None = None
+    last_channel: np.ndarray = field(init=False, repr=False)
+    last_satisfied: np.ndarray = field(init=False, repr=False)
+    education_z: np.ndarray = field(init=False, repr=False)
+    income_z: np.ndarray = field(init=False, repr=False)
+    education_quartile: np.ndarray = field(init=False, repr=False)
+    income_quartile: np.ndarray = field(init=False, repr=False)
     _refiles: dict[int, list[tuple[float, int]]] = field(default_factory=dict, repr=False)
+    _ses_term: tuple[tuple[float, float], np.ndarray] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.literacy)
+        if self.education is None:
+            self.education = np.zeros(n)
+        if self.income is None:
+            self.income = np.ones(n)
+        if self.app_holdout is None:
+            self.app_holdout = np.zeros(n, dtype=bool)
+        self.last_channel = np.full(n, -1, dtype=np.int8)
+        self.last_satisfied = np.zeros(n, dtype=bool)
+        self.education_z = standardised(self.education)
+        self.income_z = standardised(np.log(self.income))
+        self.education_quartile = literacy_quartiles(self.education)
+        self.income_quartile = literacy_quartiles(self.income)
 
     @classmethod
     def populate(
@@ -223,29 +275,70 @@ class Citizens:
             helpers = s.city.grids_per_community + volunteers
             reach = ch.assisted_reach * (1.0 - np.exp(-helpers / HELPERS_HALF_REACH))
             helper = rng.random(n) < reach
+        beh = s.citizens
         costs = channel_costs(
             self.literacy[who],
             self.age_group[who],
-            s.citizens,
+            beh,
             ch,
             hotline.expected_wait_minutes,
             helper,
             hotline.abandon_probability,
+            app_user=~self.app_holdout[who],
         )
+        ses = 0.0
+        if beh.voice_education_weight or beh.voice_income_weight:
+            ses = self._voice_ses(beh.voice_education_weight, beh.voice_income_weight)[who]
         p = voice_probability(
             self.efficacy[who],
             self.trust[who],
             self.categories.severity[problems.category],
             costs.min(axis=1),
-            s.citizens,
+            beh,
+            ses,
         )
         voiced = rng.random(n) < p
         if voiced.any():
-            problems.channel[voiced] = choose_channels(
-                costs[voiced], s.citizens.channel_choice_sharpness, rng
-            )
+            c, speaker = costs[voiced], who[voiced]
+            habit = bool(beh.channel_habit_weight or beh.channel_switch_weight)
+            if habit or beh.channel_word_of_mouth_weight:
+                c = channel_preferences(
+                    c,
+                    self.last_channel[speaker] if habit else None,
+                    self.last_satisfied[speaker] if habit else None,
+                    self.neighbour_channel_shares(speaker)
+                    if beh.channel_word_of_mouth_weight
+                    else None,
+                    beh,
+                )
+            problems.channel[voiced] = choose_channels(c, beh.channel_choice_sharpness, rng)
         problems.voiced = voiced
         problems.reached = voiced.copy()
+
+    def _voice_ses(self, education_weight: float, income_weight: float) -> np.ndarray:
+        """Every citizen's socioeconomic voice term (schooling and income are fixed: it is
+        computed again only when a weight changes, e.g. on a timeline)."""
+        key = (education_weight, income_weight)
+        if self._ses_term is None or self._ses_term[0] != key:
+            term = education_weight * self.education_z + income_weight * self.income_z
+            self._ses_term = (key, term)
+        return self._ses_term[1]
+
+    def neighbour_channel_shares(self, who: np.ndarray) -> np.ndarray:
+        """Per citizen of ``who``: the share of their network neighbours whose last case by each
+        channel (app, hotline, offline, assisted) left them satisfied; array (len(who), 4)."""
+        a = self.neighbours
+        start, stop = a.indptr[who], a.indptr[who + 1]
+        count = stop - start
+        rows = np.repeat(np.arange(len(who)), count)
+        # the rows' entries gathered by hand: CSR row indexing costs ten times more at this size
+        at = np.arange(int(count.sum())) + np.repeat(start - np.cumsum(count) + count, count)
+        friend = a.indices[at]
+        ch = self.last_channel[friend].astype(np.intp)
+        ok = (ch >= 0) & self.last_satisfied[friend]
+        key = rows[ok] * N_CHOICE_CHANNELS + ch[ok]
+        shares = np.bincount(key, weights=a.data[at[ok]], minlength=len(who) * N_CHOICE_CHANNELS)
+        return shares.reshape(len(who), N_CHOICE_CHANNELS)
 
     def hang_up(self, problems: Problems, abandon_probability: float) -> None:
         """Callers who give up before an operator answers fall silent."""
@@ -275,9 +368,24 @@ class Citizens:
             np.where(late, beh.satisfied_if_late, beh.satisfied_if_solved),
             beh.satisfied_if_unsolved,
         )
+        rounds = cases.times_filed[closed]
+        repeat = rounds > 1
+        has_repeat = bool(repeat.any())
+        if has_repeat and (beh.repeat_satisfaction_penalty or beh.repeat_wait_penalty):
+            again = closed[repeat]
+            weeks = (cases.t_created[again] - cases.t_created[cases.problem[again]]) / 7.0
+            p_true[repeat] = satisfaction_with_history(p_true[repeat], rounds[repeat], weeks, beh)
         satisfied = self.rng.random(len(closed)) < p_true
-        cases.true_satisfied[closed] = satisfied & (cases.state[closed] != WITHDRAWN)
+        truly = satisfied & (cases.state[closed] != WITHDRAWN)
+        cases.true_satisfied[closed] = truly
         outcome = np.where(solved, np.where(late, beh.late_solved_value, 1.0), 0.0)
+        if has_repeat and beh.repeat_trust_discount:
+            outcome[repeat] *= (1.0 - beh.repeat_trust_discount) ** (rounds[repeat] - 1)
+        # habit: the channel of this case and how it went (the last closure of a citizen wins)
+        who, ch = cases.citizen[closed], cases.channel[closed]
+        chosen = (who >= 0) & (ch >= 0) & (ch < PATROL)
+        self.last_channel[who[chosen]] = ch[chosen]
+        self.last_satisfied[who[chosen]] = truly[chosen]
         return satisfied, outcome
 
     def learn(self, who: np.ndarray, outcome: np.ndarray, hurt: np.ndarray) -> None:
@@ -323,6 +431,27 @@ class Citizens:
         """Word of mouth: trust and efficacy move toward the network neighbours' means."""
         word_of_mouth(self, self.config.citizens.word_of_mouth)
 
+    def adopt_app(self, day: int) -> None:
+        """App adoption spreads (Bass 1969 on the network): every ``ADOPTION_STEP_DAYS`` days each
+        literate non-user adopts with probability ``1 - exp(-(p + q f) * ADOPTION_STEP_DAYS/365)``,
+        ``f`` the share of their network neighbours who use the app (module docstring)."""
+        if day % ADOPTION_STEP_DAYS:
+            return
+        beh = self.config.citizens
+        p, q = beh.app_adoption_innovation, beh.app_adoption_imitation
+        if (p <= 0 and q <= 0) or not self.app_holdout.any():
+            return
+        online = self.literacy >= beh.app_literacy_threshold
+        candidates = np.flatnonzero(self.app_holdout & online)
+        if len(candidates) == 0:
+            return
+        hazard = np.full(len(candidates), p)
+        if q > 0:
+            users = (online & ~self.app_holdout).astype(float)
+            hazard += q * (self.neighbours @ users)[candidates]
+        adopt = self.rng.random(len(candidates)) < -np.expm1(-hazard * ADOPTION_STEP_DAYS / 365.0)
+        self.app_holdout[candidates[adopt]] = False
+
     def train_literacy(self, day: int) -> None:
         """Digital literacy grows toward 1 at ``literacy_training_rate`` a year (quartiles monthly)."""
         rate = self.config.population.literacy_training_rate
@@ -330,6 +459,12 @@ class Citizens:
             self.literacy += rate / 365.0 * (1.0 - self.literacy)
             if day % 30 == 0:
                 self.refresh_quartiles()
+
+
+def standardised(x: np.ndarray) -> np.ndarray:
+    """``(x - mean) / sd`` over the population; zeros where there is no spread."""
+    sd = float(x.std()) if len(x) else 0.0
+    return (x - x.mean()) / sd if sd > 0 else np.zeros(len(x))
 
 
 def literacy_quartiles(literacy: np.ndarray) -> np.ndarray:
@@ -360,7 +495,70 @@ def build_population(
     grid = np.sort(rng.integers(0, n_grids, n))
     community = grid_community[grid]
     nbrs = build_network(community, pop.network_degree, pop.long_tie_share, rng)
-    return Citizens(lit, trust, eff, age, community, grid, nbrs, literacy_quartiles(lit))
+    # drawn after everything above, so that the draws above stay as they were before SES existed
+    edu, income = draw_socioeconomic_status(pop, age, community, lit, rng)
+    ez = standardised(edu)
+    if pop.efficacy_education_shift:
+        eff = np.clip(eff + pop.efficacy_education_shift * ez, 0, 1)
+    if pop.trust_education_shift:
+        trust = np.clip(trust + pop.trust_education_shift * ez, 0, 1)
+    holdout = rng.random(n) < pop.app_nonadopter_share
+    return Citizens(
+        lit,
+        trust,
+        eff,
+        age,
+        community,
+        grid,
+        nbrs,
+        literacy_quartiles(lit),
+        education=edu,
+        income=income,
+        app_holdout=holdout,
+    )
+
+
+def draw_socioeconomic_status(
+    pop: PopulationSpec,
+    age: np.ndarray,
+    community: np.ndarray,
+    literacy: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Schooling and income from a latent SES partly shared by the community (ODD 7.2).
+
+    ``z = sqrt(rho) u_community + sqrt(1 - rho) e_citizen`` (both standard normal, ``rho =
+    ses_sorting``); schooling ``= mean_age + sd (l_e z + sqrt(1 - l_e^2) e1)`` clipped to [0, 22]
+    years; income ``= exp(INCOME_LOG_SD (l_i z + sqrt(1 - l_i^2) e2))``. Where
+    ``literacy_ses_correlation`` ``r > 0`` literacy is reassigned within each age group (its
+    values, hence its distribution by age, unchanged) in the rank order of ``r z + sqrt(1 - r^2)
+    e3`` (a Gaussian-copula rank correlation). ``literacy`` is changed in place.
+
+    Returns:
+        (years of schooling, income relative to the median), one entry per citizen.
+    """
+    n = len(age)
+    n_comm = int(community.max()) + 1 if n else 0
+    rho = pop.ses_sorting
+    z = np.sqrt(rho) * rng.standard_normal(n_comm)[community] + np.sqrt(
+        1 - rho
+    ) * rng.standard_normal(n)
+    le, li = pop.ses_education_loading, pop.ses_income_loading
+    mean = np.array([pop.education_years[g] for g in AGE_GROUPS])[age]
+    edu = mean + pop.education_years_sd * (le * z + np.sqrt(1 - le * le) * rng.standard_normal(n))
+    edu = np.clip(edu, 0.0, 22.0)
+    income = np.exp(INCOME_LOG_SD * (li * z + np.sqrt(1 - li * li) * rng.standard_normal(n)))
+    r = pop.literacy_ses_correlation
+    if r > 0:
+        score = r * z + np.sqrt(1 - r * r) * rng.standard_normal(n)
+        for g in range(len(AGE_GROUPS)):
+            members = np.flatnonzero(age == g)
+            if len(members) < 2:
+                continue
+            values = np.sort(literacy[members])
+            ranks = np.argsort(np.argsort(score[members], kind="stable"), kind="stable")
+            literacy[members] = values[ranks]
+    return edu, income
 
 
 def build_network(
@@ -405,6 +603,7 @@ def channel_costs(
     hotline_wait_minutes: float,
     helper_available: np.ndarray,
     hotline_abandon_probability: float = 0.0,
+    app_user: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cost of each channel (app, hotline, offline, assisted) per citizen; ``inf`` where closed.
 
@@ -417,13 +616,16 @@ def channel_costs(
         helper_available: Whether a grid worker or volunteer is within reach of each citizen today.
         hotline_abandon_probability: Yesterday's chance that a call was given up before an
             operator answered (a failed call costs ``hotline_abandon_cost``).
+        app_user: Whether each citizen uses the app at all (default: all do); the literate
+            who do not are not offered the app (they call), nor counted as needing help.
 
     Returns:
         Array (n, 4) of costs.
     """
     n = len(literacy)
     costs = np.full((n, N_CHOICE_CHANNELS), np.inf)
-    can_app = literacy >= beh.app_literacy_threshold
+    literate = literacy >= beh.app_literacy_threshold
+    can_app = literate if app_user is None else literate & app_user
     if ch.app:
         costs[can_app, 0] = (1.0 - literacy[can_app]) * (1.0 - 0.5 * ch.app_usability)
     if ch.hotline:
@@ -435,7 +637,7 @@ def channel_costs(
     if ch.offline:
         costs[:, 2] = beh.offline_cost
     if ch.assisted:
-        needs_help = ~can_app | (age_group == OLD)
+        needs_help = ~literate | (age_group == OLD)
         ok = needs_help & helper_available
         costs[ok, 3] = beh.assisted_cost
     return costs
@@ -447,8 +649,13 @@ def voice_probability(
     severity: np.ndarray,
     min_cost: np.ndarray,
     beh: CitizenBehaviourSpec,
+    ses: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Probability of voicing a problem rather than staying silent (0 where no channel is open)."""
+    """Probability of voicing a problem rather than staying silent (0 where no channel is open).
+
+    ``ses`` is the socioeconomic term ``voice_education_weight * schooling_z +
+    voice_income_weight * income_z`` (NYC 311: reporting rises with income and education).
+    """
     z = (
         beh.voice_base
         + beh.voice_efficacy_weight * efficacy
@@ -456,8 +663,62 @@ def voice_probability(
         + beh.voice_severity_weight * severity
         - beh.voice_cost_weight * np.where(np.isfinite(min_cost), min_cost, 0.0)
     )
+    if not np.isscalar(ses) or ses:
+        z = z + ses
     p = 1.0 / (1.0 + np.exp(-z))
     return np.where(np.isfinite(min_cost), p, 0.0)
+
+
+def channel_preferences(
+    costs: np.ndarray,
+    last_channel: np.ndarray | None,
+    last_satisfied: np.ndarray | None,
+    neighbour_shares: np.ndarray | None,
+    beh: CitizenBehaviourSpec,
+) -> np.ndarray:
+    """Costs as the choice weighs them: habit, switching and word of mouth about channels.
+
+    The channel of one's last case costs ``channel_habit_weight`` less if it satisfied, and
+    ``channel_switch_weight`` more if it did not (win-stay, lose-shift); each channel costs
+    ``channel_word_of_mouth_weight`` times the share of network neighbours it satisfied less.
+    Closed channels stay closed (``inf``). Either part is skipped when its inputs are ``None``.
+
+    Returns:
+        A new (n, 4) array.
+    """
+    out = costs.copy()
+    if last_channel is not None:
+        rows = np.flatnonzero((last_channel >= 0) & (last_channel < N_CHOICE_CHANNELS))
+        if len(rows):
+            ch = last_channel[rows].astype(np.intp)
+            shift = np.where(
+                last_satisfied[rows], -beh.channel_habit_weight, beh.channel_switch_weight
+            )
+            out[rows, ch] += shift
+    if neighbour_shares is not None:
+        out -= beh.channel_word_of_mouth_weight * neighbour_shares
+    return out
+
+
+def satisfaction_with_history(
+    p: np.ndarray, rounds: np.ndarray, weeks: np.ndarray, beh: CitizenBehaviourSpec
+) -> np.ndarray:
+    """True-satisfaction probability of a repeat complaint given its problem's history.
+
+    Expectation disconfirmation (Oliver 1980; Van Ryzin 2004 for public services): each earlier
+    failed round and each week since the problem was first filed lower the log-odds,
+    ``logit p' = logit p - repeat_satisfaction_penalty (rounds - 1) - repeat_wait_penalty weeks``.
+
+    Args:
+        p: Probability without history (by outcome, ODD 7.15).
+        rounds: Times the problem has been filed, this case included (>= 1).
+        weeks: Weeks from the problem's first filing to this case's.
+        beh: Citizens' behavioural parameters.
+    """
+    shift = beh.repeat_satisfaction_penalty * (rounds - 1) + beh.repeat_wait_penalty * weeks
+    with np.errstate(divide="ignore"):
+        logit = np.log(p) - np.log1p(-p)
+    return 1.0 / (1.0 + np.exp(shift - logit))
 
 
 def choose_channels(costs: np.ndarray, sharpness: float, rng: np.random.Generator) -> np.ndarray:
@@ -587,3 +848,18 @@ class Citizen:
     def community(self) -> int:
         """Home community index."""
         return int(self._citizens.community[self.index])
+
+    @property
+    def education(self) -> float:
+        """Years of schooling."""
+        return float(self._citizens.education[self.index])
+
+    @property
+    def income(self) -> float:
+        """Income relative to the city's median."""
+        return float(self._citizens.income[self.index])
+
+    @property
+    def app_holdout(self) -> bool:
+        """Does not use the app (yet), whatever the literacy."""
+        return bool(self._citizens.app_holdout[self.index])

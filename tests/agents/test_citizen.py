@@ -351,7 +351,9 @@ def _model(seed: int, **over) -> GovernanceModel:
 
 
 def test_in_the_model_app_use_rises_with_literacy_quartile() -> None:
-    m = _model(10)
+    # every literate citizen an app user: the literacy gradient alone (app holdouts, who call
+    # whatever their literacy, flatten it by design; tests/agents/test_citizen_society.py)
+    m = _model(10, **{"population.app_nonadopter_share": 0.0})
     st = m.cases
     v = st.view()
     own = np.isin(v.channel, (0, 1, 2, 3)) & (v.repeat_of < 0)
