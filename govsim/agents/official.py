@@ -43,12 +43,13 @@ have work).
 hotline cases to the communities ``hotline_report_delay_days`` later (the daily digest); each
 community keeps an exponentially smoothed memory of them per category (time constant
 ``hotline_memory_days``) and a slower one of what is usual (``hotline_usual_days``). Its patrol
-hours rise by ``patrol_follow_hotline * min(surge, patrol_surge_max)``, the surge being its
-street's recent over usual activity less 1 (within +-``patrol_surge_max``; the street tasks
-its grids, and quiet spells free patrol hours for other work), and its patrols look for a category's problems with weight
+hours move by ``patrol_follow_hotline * surge``, the surge being its street's recent over usual
+activity less 1, clipped to +-``patrol_surge_max`` (the street tasks its grids; quiet spells free
+patrol hours for other work), and its patrols look for a category's problems with weight
 ``1 + patrol_follow_hotline * (the category's share of the recent hotline cases) * categories``.
 The lag of patrol discoveries behind the hotline is not set anywhere: it comes from the report
-delay, the memory and the problems' own persistence.
+delay, the memory and the persistence of the waves of problems (incidents,
+:mod:`govsim.agents.incidents`).
 
 **Competing on the proxy** (Braganza 2022). Each period a unit's *utility* is its felt score
 (ranked within its kind: the bottom share penalised, the top share rewarded, a ratchet's target
