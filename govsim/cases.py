@@ -7,7 +7,7 @@ at any time (:data:`STATE_NAMES`); its *real* state (``solved``, ``t_solved``) i
 happened to the problem. The gap between the two is what "digital suspension" (数字悬浮) measures.
 
 Transition times are kept per case (``t_created``, ``t_dispatched``, ``t_owner``, ``t_started``,
-``t_closed``, ``t_solved``), as are its channel, its owners and every unit it passed through
+``t_closed``, ``t_solved``), as are its channel, whether its citizen gave up waiting (``abandoned``), its owners and every unit it passed through
 (``path``; a dict of lists, only for cases that were handed off).
 """
 
@@ -83,6 +83,7 @@ _BOOL_COLS = (
     "forced_online",
     "problem_solved",
     "solvable",
+    "abandoned",
 )
 
 
@@ -119,6 +120,8 @@ class CaseView:
     repeat complaints. Counts solutions once per problem, in the window the problem arose."""
     citizen: np.ndarray | None = None
     """Who filed each case (-1 for none)."""
+    abandoned: np.ndarray | None = None
+    """The citizen gave up on the case while it was still open (:mod:`govsim.agents.patience`)."""
 
 
 class CaseStore:

@@ -29,6 +29,10 @@ class Categories:
         offline_suited: Whether it is a matter best handled in person (disputes, elderly care).
         unsolvable_share: Share of its problems that cannot be truly solved at all.
         deadline_days: Feedback deadline of its urgency class, in days.
+        worsening_per_day: How fast a waiting problem of the category worsens (per day).
+        incidents_per_year: City-wide incidents per year that raise its rate for a while.
+        incident_size: Extra rate an incident adds at its start (multiple of ``rate``).
+        incident_days: Time constant of an incident's fading, in days.
         owners: Owner names of each category (``community``, ``street`` or a department).
     """
 
@@ -42,6 +46,10 @@ class Categories:
     unsolvable_share: np.ndarray
     deadline_days: np.ndarray
     owners: list[list[str]]
+    worsening_per_day: np.ndarray
+    incidents_per_year: np.ndarray
+    incident_size: np.ndarray
+    incident_days: np.ndarray
 
     @classmethod
     def from_scenario(cls, s: Scenario) -> Categories:
@@ -58,6 +66,10 @@ class Categories:
             unsolvable_share=np.array([c.unsolvable_share for c in cats]),
             deadline_days=np.array([s.closed_loop.deadline_hours[c.urgency] / 24.0 for c in cats]),
             owners=[list(c.owners) for c in cats],
+            worsening_per_day=np.array([c.worsening_per_day for c in cats]),
+            incidents_per_year=np.array([c.incidents_per_year for c in cats]),
+            incident_size=np.array([c.incident_size for c in cats]),
+            incident_days=np.array([c.incident_days for c in cats]),
         )
 
     def __len__(self) -> int:

@@ -38,6 +38,8 @@ from govsim.schema import AGE_GROUPS, PRACTICES, Scenario
 
 WINDOW_DAYS = 30
 """Trailing window of the daily time series."""
+XCORR_LAGS = 10
+"""Largest lag (days) of the patrol-hotline cross-correlation."""
 SETTLE_DAYS = 30
 """Cases created in the last SETTLE_DAYS of a run are left out of the summary's case rates."""
 
@@ -140,8 +142,30 @@ METRICS: dict[str, str] = {
     "satisfaction_reported_first": "rated satisfied at callback / rated cases, first complaints",
     "satisfaction_reported_repeat": "rated satisfied at callback / rated cases, repeat complaints",
     **PB_METRICS,  # defined with their formulas in govsim.platform.budgeting
+    **{
+        # service capability, giving up, patrols that follow the hotline (issue 17)
+        "capability_mean": "units' capability (chance that work on a solvable problem really "
+        "solves it), mean over units and categories weighted by the cases each has worked on "
+        "so far; over the window's days",
+        "abandonment_rate": "cases whose citizen gave up waiting while they were open / "
+        "non-consultation cases filed by citizens (patrol finds excluded)",
+        **{
+            f"patrol_hotline_xcorr_lag{k}": "Pearson correlation of daily patrol-discovered cases "
+            f"with the daily hotline cases (non-consultation) {k} days earlier, over the window's "
+            "days"
+            for k in range(XCORR_LAGS + 1)
+        },
+        "patrol_hotline_peak_lag": "the lag (0-10 days) at which patrol_hotline_xcorr is largest",
+    },
 }
-"""Every metric name with its definition (the summary and time series use exactly these names)."""
+"""Every metric name with its definition (the summary and time series use exactly these names,
+less :data:`SUMMARY_ONLY` in the time series)."""
+
+SUMMARY_ONLY: frozenset[str] = frozenset(
+    [f"patrol_hotline_xcorr_lag{k}" for k in range(XCORR_LAGS + 1)] + ["patrol_hotline_peak_lag"]
+)
+"""Metrics of the summary only: a 30-day window is too short for them (nan every day), so the time
+series does not carry them (nor pay for collecting them every day)."""
 
 
 @dataclass
@@ -168,6 +192,9 @@ class Ledger:
     overload_share: np.ndarray = field(init=False)
     hotline_within: np.ndarray = field(init=False)
     problems_ses: np.ndarray = field(init=False)
+    patrol_found: np.ndarray = field(init=False)
+    hotline_cases: np.ndarray = field(init=False)
+    capability_mean: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         d = self.days
@@ -190,6 +217,9 @@ class Ledger:
         self.overload_share = np.zeros(d)
         self.hotline_within = np.full(d, np.nan)
         self.problems_ses = np.zeros((d, 4, 4, 2, 2))
+        self.patrol_found = np.zeros(d)
+        self.hotline_cases = np.zeros(d)
+        self.capability_mean = np.zeros(d)
 
     def record_problems(
         self,
@@ -294,6 +324,60 @@ class CitizenGroups:
     def codes(self) -> np.ndarray:
         """``4 * schooling quartile + income quartile`` per citizen, then 16 (for citizen -1)."""
         return np.append(self.education_quartile * 4 + self.income_quartile, 16).astype(np.int8)
+
+
+def patrol_hotline_xcorr(L: Ledger, lo: int, hi: int) -> dict[str, float]:
+    """Cross-correlation of daily patrol discoveries with the hotline's daily cases ``k`` days
+    earlier, ``k`` = 0..:data:`XCORR_LAGS`, over ledger rows ``lo:hi``; and the lag of its peak.
+
+    Each lag correlates the days ``t`` in the window with the days ``t - k`` (those before ``lo``
+    too, where the run has them); ``nan`` where either series is constant, and over windows of
+    :data:`WINDOW_DAYS` days or less (the time series': too few days for a correlation of daily
+    counts, and a daily cost for nothing)."""
+    lags = XCORR_LAGS + 1
+    r = np.full(lags, np.nan)
+    if hi - lo <= WINDOW_DAYS:
+        pass
+    elif lo >= XCORR_LAGS:
+        # every lag over the same days: one array operation (the daily series' case)
+        x = L.patrol_found[lo:hi]
+        y = np.lib.stride_tricks.sliding_window_view(L.hotline_cases[lo - XCORR_LAGS : hi], hi - lo)
+        y = y[::-1]  # row k: the days t - k
+        dx = x - x.mean()
+        dy = y - y.mean(axis=1, keepdims=True)
+        den = np.sqrt((dx * dx).sum() * (dy * dy).sum(axis=1))
+        num = dy @ dx
+        ok = den > 0
+        r[ok] = num[ok] / den[ok]
+    else:
+        for k in range(lags):
+            start = max(lo, k)
+            x = L.patrol_found[start:hi]
+            y = L.hotline_cases[start - k : hi - k]
+            if len(x) > 2:
+                dx, dy = x - x.mean(), y - y.mean()
+                den = np.sqrt((dx * dx).sum() * (dy * dy).sum())
+                if den > 0:
+                    r[k] = (dx * dy).sum() / den
+    out = {f"patrol_hotline_xcorr_lag{k}": float(r[k]) for k in range(lags)}
+    known = ~np.isnan(r)
+    out["patrol_hotline_peak_lag"] = (
+        float(np.argmax(np.where(known, r, -np.inf))) if known.any() else float("nan")
+    )
+    return out
+
+
+def service_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]:
+    """Capability, giving up and the patrols' following of the hotline (issue 17)."""
+    out = {
+        "capability_mean": mean_of(L.capability_mean[lo:hi]) if hi > lo else float("nan"),
+        "abandonment_rate": float("nan"),
+    }
+    if v.abandoned is not None:
+        filed = ~v.consultation & (v.channel != PATROL)
+        out["abandonment_rate"] = _share(v.abandoned[filed]) if filed.any() else float("nan")
+    out.update(patrol_hotline_xcorr(L, lo, hi))
+    return out
 
 
 def _ratio(num: float, den: float) -> float:
@@ -711,6 +795,7 @@ def window_metrics(
     out["voice_gap"] = voice_gap(v, ledger, lo_day, hi_day)
     out["dsi"] = dsi(out, scenario.metrics.dsi_weights)
     out["indicator_validity"] = indicator_validity
+    out.update(service_metrics(v, ledger, lo_day, hi_day))
     out["trust_mean"] = float(trust.mean())
     out["efficacy_mean"] = float(efficacy.mean())
     out.update(budgeting or {})

@@ -27,8 +27,10 @@ import numpy as np
 from govsim import metrics as M
 from govsim.agents.citizen import Citizen, Citizens, Problems
 from govsim.agents.department import Department
+from govsim.agents.incidents import Incidents
 from govsim.agents.official import Office, OfficialUnits
 from govsim.agents.party import StreetCommittee, summon_departments
+from govsim.agents.patience import Patience
 from govsim.cases import HOTLINE, PATROL, WITHDRAWN, CaseStore
 from govsim.categories import Categories
 from govsim.city import COMMUNITY, DEPARTMENT, STREET, City
@@ -102,7 +104,11 @@ class GovernanceModel(mesa.Model):
             self.officials.staff,
             rng_engine,
             practices=self.officials.acting,
+            capability=self.officials.capability.level if s.capability.enabled else None,
+            worsening=categories.worsening_per_day,
         )
+        self.incidents = Incidents(categories)
+        self.patience = Patience(s.waiting.give_up_per_day)
         self.intake = CaseIntake(s, city, categories, self.cases, rng_engine)
         self.hotline = HotlineDay(0, 1.0, 0.0, 0.0)
         self.day_report: DayReport | None = None
@@ -139,12 +145,13 @@ class GovernanceModel(mesa.Model):
         # 1. officials split their day from yesterday's demands; burnout moves
         officials.plan_day(d, self.engine.service.pending_work_hours(), self.ledger)
         # 2. problems arise; citizens voice them or stay silent; patrols find some silent ones
-        problems = citizens.meet_problems(d)
+        problems = citizens.meet_problems(d, self.incidents.multiplier(citizens.rng))
         if len(problems):
             self._reach_platform(problems)
         # 3. intake files the day's contacts and repeat complaints; consultations answered (接诉即答)
         contacts = problems.contacts() + citizens.due_complaints(d, cases)
         forced = self.intake.file(contacts, citizens, self.engine)
+        self.patience.note_filed(cases, citizens.rng)
         officials.note_forced_entries(forced, s.boundary.forced_online_extra_entries)
         # 4. street party committees summon departments for stalled cases (吹哨报到)
         if s.dispatch.summoning:
@@ -159,6 +166,11 @@ class GovernanceModel(mesa.Model):
         # 6. closures are experienced, called back and rated; citizens learn, may complain again
         if len(report.closed):
             self._after_closures(report.closed)
+        gave_up = self.patience.give_up(d + 1.0, cases)
+        if len(gave_up):  # citizens who waited too long give up: a failure they learn from
+            citizens.learn(
+                cases.citizen[gave_up], np.zeros(len(gave_up)), np.zeros(len(gave_up), bool)
+            )
         citizens.spread_word()
         # 7. participatory budgeting's yearly cycle; literacy training
         if self.pb is not None:
@@ -192,13 +204,21 @@ class GovernanceModel(mesa.Model):
             citizens.hang_up(problems, self.hotline.abandon_probability)
         silent = citizens.silent(problems)
         community = citizens.community[problems.citizen]
+        hot = (problems.channel == HOTLINE) & problems.reached
+        hot &= ~self.categories.consultation[problems.category]
+        self.officials.note_hotline(community[hot], problems.category[hot])
         found = silent[
             self.officials.patrol(
-                community[silent], s.officials.patrol_discovery_per_hour, citizens.rng
+                community[silent],
+                s.officials.patrol_discovery_per_hour,
+                citizens.rng,
+                problems.category[silent],
             )
         ]
         problems.reached[found] = True
         problems.channel[found] = PATROL
+        self.ledger.hotline_cases[d] = np.count_nonzero(hot)
+        self.ledger.patrol_found[d] = len(found)
         who = problems.citizen
         self.ledger.record_problems(
             d,
@@ -237,8 +257,13 @@ class GovernanceModel(mesa.Model):
 
     # ------------------------------------------------------------------ metrics
     def metric_names(self) -> list[str]:
-        """Names of the metrics this model reports (see govsim.metrics.METRICS)."""
-        return [k for k in M.METRICS if self.pb is not None or k not in M.PB_METRICS]
+        """Names of the metrics this model reports every day (see govsim.metrics.METRICS; the
+        summary has besides those of govsim.metrics.SUMMARY_ONLY)."""
+        return [
+            k
+            for k in M.METRICS
+            if (self.pb is not None or k not in M.PB_METRICS) and k not in M.SUMMARY_ONLY
+        ]
 
     def _window(self, v, lo_day: int, hi_day: int, validity: float) -> dict[str, float]:
         c = self.citizens

@@ -499,6 +499,38 @@ class CategorySpec(Section):
         False, "switch", "Better handled face to face (disputes, elderly care)."
     )
     unsolvable_share: float = P(0.05, "1", "Share of cases no effort can truly solve.", ge=0, le=1)
+    worsening_per_day: float = P(
+        0.0,
+        "1/day",
+        "How fast a waiting problem worsens: the chance that work on it really solves it falls "
+        "by this factor per day between filing and completion (exp(-rate x days)); 0: it does not "
+        "worsen. Assumption (a leak spreads, a pothole grows, a hazard turns into an accident).",
+        ge=0,
+        le=10,
+    )
+    incidents_per_year: float = P(
+        0.0,
+        "incidents/year",
+        "City-wide incidents (a rainstorm, a burst main, the start of the heating season) that "
+        "raise the category's problem rate for a while; 0: the rate is constant. Assumption.",
+        ge=0,
+        le=365,
+    )
+    incident_size: float = P(
+        1.0,
+        "1",
+        "Extra problem rate an incident adds at its start, as a multiple of the category's rate "
+        "(1: doubles it). Assumption.",
+        ge=0,
+        le=100,
+    )
+    incident_days: float = P(
+        5.0,
+        "days",
+        "Time constant of an incident's exponential fading. Assumption.",
+        gt=0,
+        le=365,
+    )
 
 
 def _default_categories() -> dict[str, CategorySpec]:
@@ -509,8 +541,24 @@ def _default_categories() -> dict[str, CategorySpec]:
         "consultation": C(
             rate=0.0025, consultation=True, owners=[], effort_hours=0.1, severity=0.3
         ),
-        "sanitation": C(rate=0.0004, owners=["urban_management"], effort_hours=2.0, severity=0.4),
-        "municipal_facilities": C(rate=0.0003, owners=["housing"], effort_hours=4.0, severity=0.5),
+        "sanitation": C(
+            rate=0.0004,
+            owners=["urban_management"],
+            effort_hours=2.0,
+            severity=0.4,
+            worsening_per_day=0.005,
+            incidents_per_year=4.0,
+            incident_size=0.8,
+        ),
+        "municipal_facilities": C(
+            rate=0.0003,
+            owners=["housing"],
+            effort_hours=4.0,
+            severity=0.5,
+            worsening_per_day=0.005,
+            incidents_per_year=4.0,
+            incident_days=7.0,
+        ),
         "noise": C(
             rate=0.00025,
             owners=["environment"],
@@ -536,7 +584,15 @@ def _default_categories() -> dict[str, CategorySpec]:
             offline_suited=True,
         ),
         "utilities": C(
-            rate=0.00012, owners=["water"], effort_hours=2.0, urgency="utility", severity=0.8
+            rate=0.00012,
+            owners=["water"],
+            effort_hours=2.0,
+            urgency="utility",
+            severity=0.8,
+            worsening_per_day=0.02,
+            incidents_per_year=6.0,
+            incident_size=1.5,
+            incident_days=4.0,
         ),
         "illegal_construction": C(
             rate=0.00005,
@@ -547,7 +603,12 @@ def _default_categories() -> dict[str, CategorySpec]:
             unsolvable_share=0.15,
         ),
         "safety_hazard": C(
-            rate=0.00003, owners=["street"], effort_hours=2.0, urgency="urgent", severity=0.95
+            rate=0.00003,
+            owners=["street"],
+            effort_hours=2.0,
+            urgency="urgent",
+            severity=0.95,
+            worsening_per_day=0.03,
         ),
     }
 
@@ -630,6 +691,50 @@ class OfficialsSpec(Section):
         0.05,
         "problems/h",
         "Problems discovered per patrol hour per grid (before silence).",
+        ge=0,
+        le=100,
+    )
+    patrol_follow_hotline: float = P(
+        1.0,
+        "1",
+        "How strongly grid patrols follow recent hotline activity: patrol hours of a community "
+        "rise by this times its street's hotline surge (recent over usual less 1, within "
+        "+-patrol_surge_max), and "
+        "patrols look for a category in proportion to 1 + this times its share of the recent "
+        "hotline cases; 0: patrols ignore the hotline. Assumption (docs/FACTS.md: grid cases follow "
+        "hotline activity by 3-5 days in some categories).",
+        ge=0,
+        le=10,
+    )
+    hotline_memory_days: float = P(
+        3.0,
+        "days",
+        "Time constant of the community's exponentially smoothed memory of its recent hotline "
+        "cases (per category). Assumption.",
+        gt=0,
+        le=365,
+    )
+    hotline_usual_days: float = P(
+        60.0,
+        "days",
+        "Time constant of the slower memory that says what hotline activity is usual for the "
+        "community (the surge is recent / usual - 1). Assumption.",
+        gt=0,
+        le=3650,
+    )
+    hotline_report_delay_days: int = P(
+        1,
+        "days",
+        "Days before the platform's report of a day's hotline cases reaches the community and "
+        "tasks its grid workers (the daily digest 日报). Assumption.",
+        ge=0,
+        le=60,
+    )
+    patrol_surge_max: float = P(
+        0.5,
+        "1",
+        "Largest hotline surge (or lull) patrols respond to (hours move at most by "
+        "patrol_follow_hotline times this). Assumption.",
         ge=0,
         le=100,
     )
@@ -1167,6 +1272,114 @@ class QueueSpec(Section):
         return self
 
 
+class CapabilitySpec(Section):
+    """Service capability per unit and category (业务能力): a learning curve with forgetting.
+
+    Experience of a unit in a category grows with the cases of it the unit works on (learning by
+    doing, Argote and Epple 1990), depreciates (knowledge depreciation, Argote, Beckman and Epple
+    1990), faster under overload, and leaves with staff who go (turnover); units of a kind learn
+    from their peers' experience as far as data are shared and work is coordinated (transfer across
+    units, Darr, Argote and Epple 1995; 一网统管 and 吹哨报到 as coordination, seed paper 001 and seed paper 002).
+    Capability is ``floor + (1 - floor) E / (E + half_experience)`` of the effective experience
+    ``E``: the chance that work on a solvable problem really solves it.
+    """
+
+    enabled: bool = P(
+        True,
+        "switch",
+        "Capability decides whether work solves a solvable problem; false: every piece of work "
+        "solves it (the model before capability).",
+    )
+    learning: bool = P(
+        True,
+        "switch",
+        "Capability moves with experience (practice, transfer, forgetting, turnover, overload); "
+        "false: it stays at its initial value (the control).",
+    )
+    initial: float = P(
+        0.97,
+        "1",
+        "Capability of every unit in every category on day 0. Assumption, set so that the "
+        "packaged scenarios start near the levels they had before capability (docs/ODD.md 5).",
+        ge=0,
+        le=0.999,
+    )
+    floor: float = P(
+        0.3, "1", "Capability with no experience at all (a novice unit). Assumption.", ge=0, le=1
+    )
+    half_experience: float = P(
+        1.2,
+        "cases",
+        "Experience at which capability is halfway from floor to 1. Assumption, calibrated so "
+        "that the baseline's units stay near their initial capability (docs/ODD.md 7.25).",
+        gt=0,
+        le=1e6,
+    )
+    practice: float = P(
+        1.0,
+        "1",
+        "Experience gained per case of the category the unit works on (nominal closures not "
+        "counted); 0: no learning by doing. Argote and Epple (1990).",
+        ge=0,
+        le=100,
+    )
+    forgetting_per_day: float = P(
+        0.005,
+        "1/day",
+        "Share of experience lost per day (organisational forgetting); Argote, Beckman and Epple "
+        "(1990) found much of a plant's knowledge lost within a year. 0: none.",
+        ge=0,
+        le=1,
+    )
+    overload_forgetting: float = P(
+        0.02,
+        "1/day",
+        "Extra share of experience lost per day per unit of overload (workload above 1): rushed "
+        "work teaches little and skips handovers. Assumption. 0: none.",
+        ge=0,
+        le=1,
+    )
+    turnover_per_year: float = P(
+        0.15,
+        "1/year",
+        "Share of a unit's staff replaced per year, taking their share of its experience with "
+        "them. Assumption (high turnover of community workers). 0: none.",
+        ge=0,
+        le=5,
+    )
+    transfer: float = P(
+        0.5,
+        "1",
+        "Share of peers' mean experience (same department in other districts, other communities, "
+        "other streets) a unit can use per unit of dispatch.data_sharing. Darr, Argote and Epple "
+        "(1995); the rate is an assumption. 0: none.",
+        ge=0,
+        le=10,
+    )
+    coordination_transfer: float = P(
+        0.2,
+        "1",
+        "Further share of peers' experience usable under each coordination mechanism in force "
+        "(unified dispatch 一网统管, summoning 吹哨报到). Assumption (seed paper 001, seed paper 002). 0: none.",
+        ge=0,
+        le=10,
+    )
+
+
+class WaitingSpec(Section):
+    """Citizens waiting for their case: those who wait too long give up (放弃)."""
+
+    give_up_per_day: float = P(
+        0.015,
+        "1/day",
+        "Hazard that a citizen whose case is still open past its feedback deadline gives up on it, "
+        "per day (mean patience beyond the deadline 1/this, about two months); the citizen learns "
+        "the failure then. Assumption. 0: nobody gives up.",
+        ge=0,
+        le=100,
+    )
+
+
 class MetricsSpec(Section):
     """Weights of the composite digital-suspension index (数字悬浮指数)."""
 
@@ -1361,6 +1574,10 @@ class Scenario(Section):
     )
     queue: QueueSpec = Field(default_factory=QueueSpec, description="M/M/c validation mode.")
     metrics: MetricsSpec = Field(default_factory=MetricsSpec, description="Metric settings.")
+    capability: CapabilitySpec = Field(
+        default_factory=CapabilitySpec, description="Service capability that learns."
+    )
+    waiting: WaitingSpec = Field(default_factory=WaitingSpec, description="Giving up.")
     timeline: list[TimelineEntry] = Field(
         default_factory=list,
         description="Dated reforms: entries {day, label, set: {key.path: value}} applied at the "

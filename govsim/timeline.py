@@ -78,7 +78,17 @@ CHANGEABLE: dict[str, str] = {
     # dispatch: CaseEngine.reconfigure refreshes data sharing, the mode and the day's constants;
     # intake (classification), the party committees (summoning) and the assessment read it live.
     # A case keeps the mode it was registered under (hand to hand or joint).
-    "dispatch": "CaseEngine.reconfigure takes it up; new dispatches follow it",
+    "dispatch": "CaseEngine.reconfigure takes it up; new dispatches follow it; the units' "
+    "capability takes up the sharing it brings (ServiceCapability.reconfigure)",
+    # capability: ServiceCapability.reconfigure re-reads the rates; experience carries over
+    "capability": "ServiceCapability.reconfigure takes up the rates; the units' experience "
+    "carries over",
+    # waiting: Patience draws each new case's giving-up time with the rate in force
+    "waiting": "new cases' patience is drawn with the rate in force",
+    "officials.patrol_follow_hotline": "the patrols read it daily",
+    "officials.hotline_memory_days": "the patrols' memory reads it daily",
+    "officials.hotline_usual_days": "the patrols' memory reads it daily",
+    "officials.patrol_surge_max": "the patrols read it daily",
     # closed loop: deadlines are rebuilt into the categories' arrays (new cases get them); the
     # engine, callbacks and the assessment read the rest at each use
     "closed_loop": "deadlines apply to cases filed from then on; the rest is read at each use",
@@ -122,6 +132,9 @@ FIXED: dict[str, str] = {
     "categories": "the categories table sizes the case store and the owner tables at the start",
     "departments": "departments are units of the city built at the start; their staff size the "
     "service queues",
+    "capability.enabled": "the units' capability is built (or not) at the start",
+    "capability.initial": "the units' initial capability is set once at the start",
+    "officials.hotline_report_delay_days": "it sizes the patrols' queue of hotline reports",
     "officials.community_workers": "staff counts size the units' service queues at the start",
     "officials.street_officials": "staff counts size the units' service queues at the start",
     "assessment.learning.initial_gaming": "the units' initial practices are drawn once at the start",
@@ -137,8 +150,9 @@ FIXED: dict[str, str] = {
 
 CHANGEABLE_SUMMARY = (
     "a timeline may change citizens, channels, dispatch, closed_loop, gaming, boundary, party, "
-    "population.literacy_training_rate, officials except staff counts, assessment except the "
-    "drawn initial practices and motivation; see govsim.timeline.CHANGEABLE"
+    "population.literacy_training_rate, officials except staff counts and the hotline report "
+    "delay, assessment except the drawn initial practices and motivation, capability except "
+    "enabled and initial, waiting; see govsim.timeline.CHANGEABLE"
 )
 """The changeable keys in a sentence, for messages (a test checks it against :data:`CHANGEABLE`)."""
 
@@ -402,6 +416,8 @@ def _take_up(model: GovernanceModel, new: Scenario) -> None:
     model.intake.config = new
     model.officials.reconfigure(new)
     model.engine.reconfigure(new)
+    model.officials.capability.reconfigure(new)
+    model.patience.rate = new.waiting.give_up_per_day
     if new.closed_loop.deadline_hours != old.closed_loop.deadline_hours:
         cats = Categories.from_scenario(new)
         model.categories = model.citizens.categories = model.intake.categories = cats

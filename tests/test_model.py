@@ -89,9 +89,10 @@ def test_metric_names_in_timeseries_and_summary() -> None:
     names = m.metric_names()  # every METRICS name, less the PB ones when budgeting is off
     assert set(names) <= set(M.METRICS)
     assert not m.config.budgeting.enabled and not any(k.startswith("pb_") for k in names)
-    assert set(M.METRICS) - set(names) == {k for k in M.METRICS if k.startswith("pb_")}
+    pb = {k for k in M.METRICS if k.startswith("pb_")}
+    assert set(M.METRICS) - set(names) == pb | M.SUMMARY_ONLY
     assert list(m.timeseries().columns) == ["day", *names]
-    assert set(m.summary()) == set(names)
+    assert set(m.summary()) == set(names) | M.SUMMARY_ONLY
     assert m.timeseries()["day"].tolist() == list(range(1, 61))
 
 
@@ -264,15 +265,20 @@ def test_summary_equity_rates_use_one_cohort() -> None:
 
 # ----------------------------------------------------------------------------- assessment
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_audited_assessment_punishes_nominal_closure(seed: int) -> None:
+def test_audited_assessment_punishes_nominal_closure() -> None:
     """Model level, what the learning rule sees: under balanced_kpi with regular audits, units that
-    close nominally score lower than honest ones. Observed gains -0.13 to -0.31 over 5 seeds at
-    3,000 citizens before issue 17; since then (app holdouts and channel habit: fewer problems
-    voiced, a different channel mix) 3,000 citizens gave +0.045 to -0.336 over seeds 0-5, two
-    positive, and 6,000 gave -0.045 to -0.307, all negative. The test asks only for the sign, in
-    every seed, at 6,000."""
-    assert gaming_score_gain("balanced_kpi", citizens=6000, audit_rate=0.1, seed=seed) < 0
+    close nominally score lower than honest ones, on average over seeds 0-4. Since issue 17 honest
+    work can fail too (service capability below 1, problems that worsen while waiting) and audits
+    reopen such closures as well, and app holdouts and channel habit change the load (at 3,000
+    citizens two of six seeds were positive with them alone): the gap is narrower and noisier than
+    it was (then -0.13 to -0.31 in every seed at 3,000). OBSERVED. The test asks for the sign of
+    the mean over five seeds at 6,000 citizens and for most seeds."""
+    gains = [
+        gaming_score_gain("balanced_kpi", citizens=6000, audit_rate=0.1, seed=seed)
+        for seed in range(5)
+    ]
+    assert np.mean(gains) < 0
+    assert sum(g < 0 for g in gains) >= 3
 
 
 @pytest.mark.slow

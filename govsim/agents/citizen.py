@@ -240,8 +240,11 @@ class Citizens:
         return [np.flatnonzero(self.age_group == g) for g in range(len(AGE_GROUPS))]
 
     # ------------------------------------------------------------------ the day
-    def meet_problems(self, day: int) -> Problems:
-        """Today's new problems: who meets one, of which category, when (module docstring)."""
+    def meet_problems(self, day: int, rate_multiplier: np.ndarray | None = None) -> Problems:
+        """Today's new problems: who meets one, of which category, when (module docstring).
+
+        ``rate_multiplier``: today's multiplier of each category's rate (incidents,
+        :mod:`govsim.agents.incidents`); none: 1."""
         rng, cats = self.rng, self.categories
         codes = np.arange(len(cats))
         who, cat = [], []
@@ -249,6 +252,8 @@ class Citizens:
             if len(members) == 0:
                 continue
             rate = cats.rate * np.where(g == OLD, cats.old_rate_multiplier, 1.0)
+            if rate_multiplier is not None:
+                rate = rate * rate_multiplier
             counts = rng.poisson(rate * len(members))
             total = int(counts.sum())
             if total:

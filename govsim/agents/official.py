@@ -5,10 +5,12 @@ backstop (兜底); its officials share one day. :class:`OfficialUnits` holds eve
 arrays, one row per unit, and its methods are the units' submodels, in the order of the day:
 
 1. :meth:`OfficialUnits.plan_day` splits each unit's hours (below) and moves burnout;
-2. :meth:`OfficialUnits.patrol` finds silent problems in the grids (主动发现);
+2. :meth:`OfficialUnits.patrol` finds silent problems in the grids (主动发现), where the hotline
+   has been busy lately (:meth:`OfficialUnits.note_hotline`, below);
 3. the case engine serves the units' queues with the hours left for handling, and consults the
-   units' *acting* propensities case by case (gaming below); :meth:`OfficialUnits.end_day` takes
-   in its day report;
+   units' *acting* propensities case by case (gaming below) and their capability in each
+   category (:mod:`govsim.agents.capability`); :meth:`OfficialUnits.end_day` takes in its day
+   report, and the units learn from the day's work (or forget under overload);
 4. :meth:`OfficialUnits.assess` scores the units every assessment period and lets them learn their
    practices (:mod:`govsim.platform.assessment` holds the indicators and the learning rule).
 
@@ -37,6 +39,18 @@ overload per day), below it burnout recovers (``recovery_rate`` per day). The ho
 fixed uses plus handling up to the work waiting or arriving that day (units work whenever they
 have work).
 
+**Patrols that follow the hotline** (主动发现 tasked by 12345). The platform reports each day's
+hotline cases to the communities ``hotline_report_delay_days`` later (the daily digest); each
+community keeps an exponentially smoothed memory of them per category (time constant
+``hotline_memory_days``) and a slower one of what is usual (``hotline_usual_days``). Its patrol
+hours move by ``patrol_follow_hotline * surge``, the surge being its street's recent over usual
+activity less 1, clipped to +-``patrol_surge_max`` (the street tasks its grids; quiet spells free
+patrol hours for other work), and its patrols look for a category's problems with weight
+``1 + patrol_follow_hotline * (the category's share of the recent hotline cases) * categories``.
+The lag of patrol discoveries behind the hotline is not set anywhere: it comes from the report
+delay, the memory and the persistence of the waves of problems (incidents,
+:mod:`govsim.agents.incidents`).
+
 **Competing on the proxy** (Braganza 2022). Each period a unit's *utility* is its felt score
 (ranked within its kind: the bottom share penalised, the top share rewarded, a ratchet's target
 optionally) less its public-service motivation times the share of its cases it gamed; the
@@ -54,11 +68,13 @@ on ``1 + gaming.threshold_boost`` times its practices (the threshold effect).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
+from govsim.agents.capability import ServiceCapability
 from govsim.cases import ASSISTED, OFFLINE, CaseStore
 from govsim.city import BACKSTOP, COMMUNITY, DEPARTMENT, STREET, City
 from govsim.metrics import Ledger
@@ -226,6 +242,22 @@ class OfficialUnits:
         # summoned tasks done (on time) this assessment period: the streets' reverse assessment
         self.summoned_tasks = np.zeros(city.n_units, dtype=np.int64)
         self.summoned_on_time = np.zeros(city.n_units, dtype=np.int64)
+        n_categories = len(s.categories)
+        self.capability = ServiceCapability(s, city, n_categories)
+        """Capability per unit and category (the case engine reads ``capability.level``)."""
+        # the communities' memory of the hotline (patrols that follow it)
+        shape = (city.n_communities, n_categories)
+        self._hotline_reports = np.zeros((o.hotline_report_delay_days + 1, *shape))
+        self.hotline_recent = np.zeros(shape)
+        """Smoothed hotline cases per day, per community and category (as reported)."""
+        self.hotline_usual = np.zeros(city.n_communities)
+        """Smoothed hotline cases per day per community over the longer memory."""
+        self._memory_days = 0
+        self._reports_seen = 0
+        self.patrol_focus = np.ones(shape)
+        """Weight with which each community's patrols look for each category's problems."""
+        self.patrol_effort = np.ones(city.n_communities)
+        """Today's multiplier of each community's patrol hours (1: no surge)."""
         self.reconfigure(s)  # figures of the day that stay the same until the scenario changes
 
     def reconfigure(self, scenario: Scenario) -> None:
@@ -290,6 +322,8 @@ class OfficialUnits:
         patrol = np.where(
             community, o.patrol_share * grids * hours * (1.0 - o.routine_share) * capacity, 0.0
         )
+        if o.patrol_follow_hotline > 0:
+            patrol[self.community_units] *= self.patrol_effort
         backlog_due = queued_work_hours / o.backlog_horizon_days
         budget = allocate_time(
             pool, data, assist, pressure, self._deliberation_hours, patrol, backlog_due
@@ -315,17 +349,23 @@ class OfficialUnits:
         ledger.overload_share[day] = float(w[b.workload[g] > 1.0].sum() / w.sum())
 
     def patrol(
-        self, community: np.ndarray, rate_per_hour: float, rng: np.random.Generator
+        self,
+        community: np.ndarray,
+        rate_per_hour: float,
+        rng: np.random.Generator,
+        category: np.ndarray | None = None,
     ) -> np.ndarray:
         """主动发现: which of today's silent problems the grid workers' patrols find.
 
         Each community's patrol finds ``Poisson(patrol hours x rate_per_hour)`` of the silent
-        problems in its territory, taken in random order.
+        problems in its territory, taken in random order, or, when patrols follow the hotline,
+        in an order weighted by the community's focus on each category (module docstring).
 
         Args:
             community: Home community of each silent problem.
             rate_per_hour: Problems found per patrol hour (``officials.patrol_discovery_per_hour``).
             rng: The citizens' stream (discovery is part of the day's problem draws).
+            category: Category of each silent problem (needed for the focus).
 
         Returns:
             A mask over ``community``: found.
@@ -334,13 +374,56 @@ class OfficialUnits:
         if len(community) == 0 or self.budget is None:
             return found
         expected = self.budget.patrol[self.community_units] * rate_per_hour
-        order = rng.permutation(len(community))
+        if category is not None and self.config.officials.patrol_follow_hotline > 0:
+            # weighted sampling without replacement: exponential keys, rate = the focus weight
+            weight = self.patrol_focus[community, category]
+            order = np.argsort(rng.standard_exponential(len(community)) / weight, kind="stable")
+        else:
+            order = rng.permutation(len(community))
         by_community = order[np.argsort(community[order], kind="stable")]
         sorted_comm = community[by_community]
         first = np.searchsorted(sorted_comm, sorted_comm, side="left")
         rank = np.arange(len(community)) - first
         found[by_community[rank < rng.poisson(expected)[sorted_comm]]] = True
         return found
+
+    def note_hotline(self, community: np.ndarray, category: np.ndarray) -> None:
+        """Take in today's hotline cases (one entry each): their report reaches the communities
+        ``hotline_report_delay_days`` later and moves their memories and patrols (module
+        docstring)."""
+        o = self.config.officials
+        if o.patrol_follow_hotline <= 0:
+            return
+        reports = self._hotline_reports
+        reports[1:] = reports[:-1]
+        n_comm, n_cat = self.hotline_recent.shape
+        reports[0] = np.bincount(community * n_cat + category, minlength=n_comm * n_cat).reshape(
+            n_comm, n_cat
+        )
+        arrived = reports[-1]
+        self._reports_seen += 1
+        if self._reports_seen <= o.hotline_report_delay_days:
+            return  # no report has reached the communities yet
+        self._memory_days += 1
+        # exponential smoothing, bias-corrected while the memory is younger than its horizon
+        a = 1.0 - math.exp(-1.0 / o.hotline_memory_days)
+        b = 1.0 - math.exp(-1.0 / o.hotline_usual_days)
+        self.hotline_recent += a * (arrived - self.hotline_recent)
+        self.hotline_usual += b * (arrived.sum(axis=1) - self.hotline_usual)
+        recent = self.hotline_recent / (1.0 - (1.0 - a) ** self._memory_days)
+        total = recent.sum(axis=1)
+        # the street tasks its grids (街道 command centre): surges are judged street-wide
+        street, n_streets = self.city.community_street, self.city.n_streets
+        street_recent = np.bincount(street, weights=total, minlength=n_streets)
+        street_usual = np.bincount(street, weights=self.hotline_usual, minlength=n_streets) / (
+            1.0 - (1.0 - b) ** self._memory_days
+        )
+        surge = street_recent / np.maximum(street_usual, 1e-12) - 1.0
+        surge[street_usual <= 0] = 0.0
+        f, cap = o.patrol_follow_hotline, o.patrol_surge_max
+        self.patrol_effort = np.maximum(1.0 + f * np.clip(surge, -cap, cap)[street], 0.0)
+        share = recent / np.maximum(total, 1e-12)[:, None]  # 0 where the community had none
+        self.patrol_focus = 1.0 + (f * n_cat) * share
 
     def note_counter_intakes(self, community: np.ndarray, channel: np.ndarray) -> None:
         """Remember today's offline and assisted filings per community (tomorrow's assisting)."""
@@ -376,6 +459,9 @@ class OfficialUnits:
         self.pressed = report.pressed_to_withdraw.copy()
         self.summoned_tasks += report.summoned_tasks
         self.summoned_on_time += report.summoned_on_time
+        if report.worked is not None:
+            self.capability.update(report.worked, b.workload)
+        ledger.capability_mean[day] = self.capability.mean()
 
     # ------------------------------------------------------------------ the assessment period
     def assess(self, now: float, cases: CaseStore, rng: np.random.Generator) -> AssessmentResult:

@@ -16,7 +16,9 @@ events in continuous time (days):
               the district backstop (兜底) if it exists, else wait at the street until escalated.
 ``COMPLETE``  a part's service ended (see :mod:`govsim.platform.service`): really solved unless the
               problem is unsolvable, the unit closed it nominally, or an offline-suited matter was
-              forced online. A multi-department case is solved only when every owner did its part;
+              forced online; where units have a capability (:mod:`govsim.agents.capability`),
+              solved with probability ``capability[unit, category] * exp(-worsening * days
+              waited)`` (the problem worsens while it waits). A multi-department case is solved only when every owner did its part;
               in fragmented mode without first-receiver responsibility the parts go hand to hand
               (one after another), otherwise they are dispatched jointly, with coordination delays.
 ``AUDIT``     a random audit verifies a closed case: solved -> ``verified``; unsolved -> reopened
@@ -170,6 +172,8 @@ class DayReport:
         reopened: Cases an audit found unsolved and reopened (重办), in the order it happened.
         reopened_at: When each was reopened.
         reopened_closed_at: When each had been closed (the closure the audit undid).
+        worked: Parts each unit worked on (not nominally) in each category today, (units x
+            categories); ``None`` without capability.
         work_hours: Staff-hours of case work that reached each unit today (the effort of the
             tasks it queued, and the token effort of its nominal closures).
     """
@@ -183,6 +187,7 @@ class DayReport:
     reopened_at: np.ndarray
     reopened_closed_at: np.ndarray
     work_hours: np.ndarray
+    worked: np.ndarray | None = None
 
 
 @dataclass
@@ -218,6 +223,10 @@ class CaseEngine:
         rng: The engine's random stream.
         practices: The units' gaming-practice propensities (one row per unit, columns as
             :data:`govsim.schema.PRACTICES`), read as units change them; none by default.
+        capability: The units' capability per category (units x categories), read as units
+            learn; ``None``: work always solves a solvable problem.
+        worsening: How fast a waiting problem of each category worsens (per day); with
+            ``capability`` only.
         audits: Whether closed cases are audited (off for the M/M/c validation queue).
     """
 
@@ -230,6 +239,8 @@ class CaseEngine:
         rng: np.random.Generator,
         *,
         practices: np.ndarray | None = None,
+        capability: np.ndarray | None = None,
+        worsening: np.ndarray | None = None,
         audits: bool = True,
     ) -> None:
         self.s = scenario
@@ -259,6 +270,14 @@ class CaseEngine:
             np.zeros((city.n_units, len(PRACTICES))) if practices is None else practices
         )
         self.audits = audits
+        self.capability = capability
+        self.worsening = (
+            None
+            if capability is None or worsening is None or not (worsening > 0).any()
+            else worsening
+        )
+        self._worked_keys: list[np.ndarray] | None = None if capability is None else []
+        """Unit x category keys of the parts worked on today (counted once, at the day's end)."""
         d = scenario.dispatch
         self.ds = d.data_sharing
         self.unified = d.mode == "unified"
@@ -493,6 +512,7 @@ class CaseEngine:
             summoned_on_time=tally.summoned_on_time,
             **_reopened_columns(tally.reopened),
             work_hours=tally.work_hours,
+            worked=self._tally_worked(),
         )
 
     def _route(self, due: _Events, day_end: float) -> None:
@@ -778,7 +798,10 @@ class CaseEngine:
             t, case, part, unit = t[live], case[live], part[live], unit[live]
         if not len(case):
             return
-        solved = self.solvable[case] & ~self.part_nominal[case, part]
+        nominal = self.part_nominal[case, part]
+        solved = self.solvable[case] & ~nominal
+        if self.capability is not None:
+            solved &= self._work_solves(t, case, unit, nominal)
         if self.s.boundary.force_online:
             hit = np.flatnonzero(solved & self.offline_suited[case])
             if len(hit):
@@ -814,6 +837,30 @@ class CaseEngine:
             self._close(t, case)
         elif done.any():
             self._close(t[done], case[done])
+
+    def _work_solves(
+        self, t: np.ndarray, case: np.ndarray, unit: np.ndarray, nominal: np.ndarray
+    ) -> np.ndarray:
+        """Whether each completed part's work really solves it, by the unit's capability in the
+        category and the days the problem waited (it worsens); counts the parts worked on."""
+        cat = self.store.category[case]
+        p = self.capability[unit, cat]
+        if self.worsening is not None:
+            p = p * np.exp(-self.worsening[cat] * (t - self.store.t_created[case]))
+        key = unit * self.capability.shape[1] + cat
+        self._worked_keys.append(key[~nominal] if nominal.any() else key)
+        return self.rng.random(len(case)) < p
+
+    def _tally_worked(self) -> np.ndarray | None:
+        """Parts worked on today per unit and category (``None`` without capability)."""
+        if self._worked_keys is None:
+            return None
+        shape = self.capability.shape
+        keys, self._worked_keys = self._worked_keys, []
+        if not keys:
+            return np.zeros(shape)
+        counts = np.bincount(np.concatenate(keys), minlength=shape[0] * shape[1])
+        return counts.reshape(shape).astype(float)
 
     def _close(self, t: np.ndarray, case: np.ndarray) -> None:
         st = self.store

@@ -42,21 +42,27 @@ def test_no_summons_when_switched_off() -> None:
 def test_summons_take_the_oldest_eligible_cases_up_to_each_streets_capacity() -> None:
     """Called at a day boundary on a running model: per street, the committee summons the
     min(capacity, eligible) oldest eligible cases, capacity being its Poisson draw for the day
-    (replayed from a copy of the model's generator)."""
+    (replayed from a copy of the model's generator). From day 25, the first day boundary at which
+    some street has both capacity and an eligible case (so that the call summons something)."""
     m = _whistle(3, 25, **{"dispatch.summons_per_street_day": 1.5})
     st, eng, d = m.cases, m.engine, m.config.dispatch
-    t = float(m.day)
-    n = st.n
-    idx = np.arange(n)
-    age = t - st.t_created[:n]
-    eligible = (
-        ~np.isin(st.state[:n], CLOSED_STATES)
-        & ~st.consultation[:n]
-        & ~st.summoned[:n]
-        & (age <= 60.0)
-        & ((st.owner_units[:n] > 1) | (age > d.summon_after_days))
-    )
-    cap = copy.deepcopy(m.rng).poisson(d.summons_per_street_day, size=m.city.n_streets)
+    for _ in range(60):
+        t = float(m.day)
+        n = st.n
+        idx = np.arange(n)
+        age = t - st.t_created[:n]
+        eligible = (
+            ~np.isin(st.state[:n], CLOSED_STATES)
+            & ~st.consultation[:n]
+            & ~st.summoned[:n]
+            & (age <= 60.0)
+            & ((st.owner_units[:n] > 1) | (age > d.summon_after_days))
+        )
+        cap = copy.deepcopy(m.rng).poisson(d.summons_per_street_day, size=m.city.n_streets)
+        streets = eng.case_street[:n][eligible]
+        if (cap[streets] > 0).any():
+            break
+        m.step()
     before = st.summoned[:n].copy()
     per_org_before = [o.summons for o in m.street_committees]
     k = _summon(m, t)

@@ -124,10 +124,12 @@ def test_the_queue_scenario_is_refused() -> None:
 
 def test_small_cities_survive_days_with_only_repeat_complaints() -> None:
     """At small sizes some days bring no new problem; a repeat complaint due on such a day
-    used to crash the model (KeyError in filing). Several seeds, so that some run has one."""
+    used to crash the model (KeyError in filing). Several seeds, so that some run has one (at 100
+    citizens seeds 0, 6, 8 and 9 have one; at 200 none of seeds 0-9 had one after issue 17's
+    mechanisms changed the random streams)."""
     runs_with_such_a_day = 0
     for seed in range(10):
-        model = GovernanceModel(rng=seed, overrides={"population.citizens": 200, "days": 60})
+        model = GovernanceModel(rng=seed, overrides={"population.citizens": 100, "days": 60})
         for _ in range(60):
             model.step()
         st, ledger = model.cases, model.ledger
