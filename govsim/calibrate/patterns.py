@@ -235,14 +235,22 @@ def load_patterns_text(text: str, source: str) -> PatternSet:
         spec = PatternFile.model_validate(doc.data)
     except ValidationError as exc:
         raise ScenarioError(located_messages(exc, doc.where, source, PatternFile)) from None
+    from govsim.metrics import SUMMARY_ONLY
+
     known = known_metrics()
     problems = []
     for name, p in spec.patterns.items():
         for key in ("metric", "other"):
             metric = getattr(p, key)
+            at = doc.where.get(("patterns", name, key), doc.where.get(("patterns", name), source))
+            if metric in SUMMARY_ONLY and p.needs_timeseries:
+                problems.append(
+                    f"{at}: patterns.{name}.{key}: '{metric}' is a summary-only metric (no daily "
+                    "series): use it without a window (feature summary, difference, ratio or share)"
+                )
+                continue
             if metric is None or metric in known:
                 continue
-            at = doc.where.get(("patterns", name, key), doc.where.get(("patterns", name), source))
             hint = difflib.get_close_matches(metric, list(known), n=1)
             dym = f"; did you mean '{hint[0]}'?" if hint else ""
             problems.append(

@@ -107,6 +107,15 @@ def _run(
             ":",
             "simulates 30 days",
         ),
+        (
+            (
+                "satisfaction_reported\n    target: {interval: [0.8, 0.9]}",
+                "patrol_hotline_peak_lag\n    feature: level\n    window: [0, 20]\n"
+                "    target: {interval: [3, 5]}",
+            ),
+            ":3:",
+            "summary-only",
+        ),
     ],
 )
 def test_bad_patterns_exit_2_located(
