@@ -271,7 +271,8 @@ def test_audited_assessment_punishes_nominal_closure() -> None:
     work can fail too (service capability below 1, problems that worsen while waiting) and audits
     reopen such closures as well, and app holdouts and channel habit change the load (at 3,000
     citizens two of six seeds were positive with them alone): the gap is narrower and noisier than
-    it was (then -0.13 to -0.31 in every seed at 3,000). OBSERVED. The test asks for the sign of
+    it was (then -0.13 to -0.31 in every seed at 3,000). Observed after issue 17 at 6,000: -0.30,
+    -0.19, -0.10, -0.09, -0.15 (seeds 0-4). The test asks for the sign of
     the mean over five seeds at 6,000 citizens and for most seeds."""
     gains = [
         gaming_score_gain("balanced_kpi", citizens=6000, audit_rate=0.1, seed=seed)
