@@ -5,9 +5,14 @@
 resumes, and runs on the same executors); each run's pattern features are computed from its
 summary and daily table, their replicate means analysed with SALib's Morris method
 (:func:`govsim.experiment.analyze.analyze_output`). A parameter *matters* for a pattern when its
-mu* exceeds both the replicate noise floor and ``threshold`` times the pattern's target scale; a
+mu* exceeds both the replicate noise bar and ``threshold`` times the pattern's target scale; a
 parameter that matters for at least one fitted pattern is called *identifiable*. The table is
-cached in ``OUT/screening.csv``.
+cached in ``OUT/screening.csv``. The *noise bar* is two standard errors above the noise floor
+(the mu* a parameter without effect gets on average, :func:`govsim.experiment.analyze.noise_floor`):
+with ``r`` trajectories such a parameter's mu* is the mean of ``r`` absolute normal elementary
+effects, mean ``floor`` and standard error ``floor * sqrt(pi/2 - 1) / sqrt(r)``, so the bar is
+``floor * (1 + 2 sqrt(pi/2 - 1) / sqrt(r))`` (1.87 floors at r = 3). Comparing with the floor
+itself called an inert parameter identifiable about half of the time.
 
 **ABC-SMC.** pyabc's :class:`pyabc.ABCSMC` with a uniform prior per parameter (log10 units for
 ``scale: log``), an adaptive (median) epsilon and a multivariate normal transition. Each particle
@@ -285,6 +290,7 @@ def screening(
         by = pd.DataFrame(rows_)
         floor_rows = by[by["index"] == "noise_floor"]
         floor = float(floor_rows["estimate"].iloc[0]) if len(floor_rows) else 0.0
+        bar = noise_bar(floor, cal.spec.screening.trajectories)
         for prior in cal.priors:
             sub = by[by["parameter"] == prior.name].set_index("index")
             mu_star = float(sub.loc["mu_star", "estimate"])
@@ -297,15 +303,29 @@ def screening(
                     "mu_star_conf": float(sub.loc["mu_star", "conf"]),
                     "sigma": float(sub.loc["sigma", "estimate"]),
                     "noise_floor": floor,
+                    "noise_bar": bar,
                     "scale": p.target.scale,
                     "effect": effect,
-                    "matters": bool(mu_star > floor and effect >= cal.spec.screening.threshold),
+                    "matters": bool(mu_star > bar and effect >= cal.spec.screening.threshold),
                     "held_out": name in cal.holdout,
                 }
             )
     frame = pd.DataFrame(table)
     atomic_write_text(cached, frame.to_csv(index=False, lineterminator="\n"))
     return frame
+
+
+def noise_bar(floor: float, trajectories: int) -> float:
+    """The mu* a parameter must exceed to be told from replicate noise (module docstring).
+
+    Args:
+        floor: The noise floor, the mean mu* of a parameter without effect.
+        trajectories: Morris trajectories ``r``.
+
+    Returns:
+        ``floor * (1 + 2 sqrt(pi/2 - 1) / sqrt(r))``: two standard errors above the floor.
+    """
+    return floor * (1.0 + 2.0 * math.sqrt(math.pi / 2.0 - 1.0) / math.sqrt(trajectories))
 
 
 def identifiable(cal: Calibration, table: pd.DataFrame | None) -> list[str]:

@@ -255,7 +255,7 @@ def screening_markdown(table: pd.DataFrame | None) -> str:
     cells = cells.reset_index()
     return (
         "Morris mu* of each pattern's feature per parameter, in units of the pattern's target "
-        "half-width; `*`: matters (mu* above the replicate noise floor and the threshold).\n\n"
+        "half-width; `*`: matters (mu* above the replicate noise bar and the threshold).\n\n"
         + markdown_table(cells)
         + "\n"
     )

@@ -66,7 +66,7 @@ class ScreeningSpec(PlainData):
         0.5,
         gt=0,
         description="A parameter matters for a pattern when mu* exceeds the replicate noise "
-        "floor and this fraction of the pattern's target scale.",
+        "bar (two standard errors above the noise floor) and this fraction of the pattern's target scale.",
     )
 
 

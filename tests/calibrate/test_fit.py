@@ -237,3 +237,21 @@ def test_cli_resume_refuses_other_inputs_and_needs_the_flag(
     assert main([*argv, "--resume"]) == 0
     assert main([*argv, "--resume", "--holdout", "a_level"]) == 2
     assert "other inputs" in capsys.readouterr().err
+
+
+def test_the_noise_bar_tells_an_inert_parameter_from_noise() -> None:
+    """An inert parameter's mu* is the mean of r absolute normal elementary effects. Compared with
+    the noise floor (their mean) it would count as mattering about half of the time; the bar (two
+    standard errors above) lets through about 3% at r = 3 (the normal approximation of a skewed
+    mean; tolerance: below 6%, 200,000 draws give a standard error of 0.04 points)."""
+    from govsim.calibrate.fit import noise_bar
+    from govsim.experiment.analyze import morris_delta, noise_floor
+
+    rng = np.random.default_rng(7)
+    variance, replicates, levels, r = 0.3, 2, 4, 3
+    floor = noise_floor(variance, replicates, levels)
+    sd_effect = math.sqrt(2 * variance / replicates) / morris_delta(levels)
+    mu_star = np.abs(rng.normal(0.0, sd_effect, size=(200_000, r))).mean(axis=1)
+    assert mu_star.mean() == pytest.approx(floor, rel=0.01)
+    assert 0.35 < (mu_star > floor).mean() < 0.6
+    assert (mu_star > noise_bar(floor, r)).mean() < 0.06
