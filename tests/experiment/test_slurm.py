@@ -170,6 +170,60 @@ def test_dask_jobqueue_slurm_cluster_from_the_experiment(
 
 
 @pytest.mark.slurm
+def test_a_calibration_runs_on_slurm_through_dask_jobqueue(
+    slurm_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``govsim calibrate --cluster PROFILE`` with a SLURM profile, as ``govsim sweep`` takes it:
+    the particles are simulated in a SLURM job and each is what one process simulates at its
+    values with its seed."""
+    import numpy as np
+
+    from govsim.calibrate import fit
+    from govsim.calibrate.cli import run_calibration
+    from govsim.calibrate.patterns import load_patterns_text
+    from govsim.calibrate.spec import load_calibration_text
+    from govsim.experiment.spec import ClusterSpec
+
+    monkeypatch.setenv("SLURM_CONF", slurm_env["SLURM_CONF"])
+    patterns = load_patterns_text(
+        "patterns:\n  sat:\n    metric: satisfaction_reported\n"
+        "    target: {value: 0.7, uncertainty: 0.1}\n    source: test\n",
+        "patterns.yaml",
+    )
+    cal = load_calibration_text(
+        "parameters:\n  gaming.pressure_effect: {range: [0.0, 1.0]}\n"
+        "set: {population.citizens: 200}\ndays: 20\nreplicates: 1\nroot_seed: 3\n"
+        "screening: {enabled: false}\nabc: {population: 4, generations: 1}\n",
+        "params.yaml",
+        "baseline",
+        patterns,
+    )
+    cluster = ClusterSpec(
+        kind="slurm",
+        jobs=1,
+        start_timeout=180,
+        options={
+            "cores": 1,
+            "memory": "1GB",
+            "processes": 1,
+            "walltime": "00:10:00",
+            "interface": "lo",
+            "log_directory": str(tmp_path / "dask-logs"),
+            "python": sys.executable,
+        },
+    )
+    out = tmp_path / "calibration"
+    assert run_calibration(cal, out, executor="dask", cluster=cluster) == 0
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert len(post) == 4
+    for _, row in post.iterrows():
+        values = {"gaming.pressure_effect": float(row["gaming.pressure_effect"])}
+        seed = fit.particle_seed(3, fit.theta_digest(values), 0)
+        got = fit.simulate_features(cal.base_scenario, values, cal.patterns.patterns, seed, 20)
+        assert np.isclose(got["sat"], row["sim::sat"], rtol=1e-12)
+
+
+@pytest.mark.slurm
 def test_dask_slurm_jobs_that_cannot_start_are_reported(
     slurm_env: dict[str, str],
     write_experiment: Callable[..., Path],
