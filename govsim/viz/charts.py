@@ -20,7 +20,7 @@ from govsim.viz.i18n import (
     preset_label,
     ui,
 )
-from govsim.viz.pair import CHART_GROUPS, CITIES, CityPair
+from govsim.viz.pair import CHART_GROUPS, CITIES, CityPair, consistent
 
 FONT_FAMILY = "Roboto, 'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
 """Text of every chart: the page's font, then the bundled CJK font (govsim/public/noto-sans-sc)."""
@@ -79,6 +79,7 @@ def styled(option: dict[str, Any], projector: bool = False) -> dict[str, Any]:
     return {**option, "textStyle": text}
 
 
+@consistent
 def lesson_option(pair: CityPair, metric: str, lang: Lang) -> dict[str, Any]:
     """One lesson metric: A and B (lines with bands) left, B - A (line with band) right.
 
@@ -168,6 +169,7 @@ def lesson_option(pair: CityPair, metric: str, lang: Lang) -> dict[str, Any]:
     }
 
 
+@consistent
 def y_range(pair: CityPair, group: str) -> tuple[float, float]:
     """One y range for both cities' charts of a group, so the two panels compare at a glance."""
     if group in FIXED_RANGES:
@@ -189,6 +191,7 @@ SIDE_BY_SIDE: tuple[dict[str, str], ...] = (
 TITLE_AT: tuple[str, ...] = ("27%", "76%")
 
 
+@consistent
 def line_option(pair: CityPair, group: str, lang: Lang) -> dict[str, Any]:
     """Daily lines of a chart group's metrics: city A's panel left, city B's right.
 
@@ -252,6 +255,7 @@ def _community_grid(
     return xlabels, ylabels, street, row
 
 
+@consistent
 def colour_range(pair: CityPair, colouring: str) -> tuple[float, float]:
     """A colour scale shared by both maps."""
     values = np.concatenate([pair.community_values(c, colouring) for c in ("A", "B")])
@@ -265,6 +269,7 @@ def colour_range(pair: CityPair, colouring: str) -> tuple[float, float]:
     return (max(0.0, lo - pad), min(1.0, hi + pad))
 
 
+@consistent
 def city_map_option(pair: CityPair, colouring: str, lang: Lang) -> dict[str, Any]:
     """Communities of both cities as tiles coloured on one scale: city A left, city B right."""
     xlabels, ylabels, x, y = _community_grid(pair, lang)
@@ -324,6 +329,7 @@ def city_map_option(pair: CityPair, colouring: str, lang: Lang) -> dict[str, Any
     }
 
 
+@consistent
 def state_bars_option(
     pair: CityPair, states: tuple[str, ...], title: str, lang: Lang
 ) -> dict[str, Any]:

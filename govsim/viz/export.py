@@ -16,11 +16,12 @@ from matplotlib.figure import Figure
 
 from govsim.viz.charts import CITY_COLOURS
 from govsim.viz.i18n import metric_label
-from govsim.viz.pair import RECORDED, CityPair
+from govsim.viz.pair import RECORDED, CityPair, consistent
 
 PNG_DPI = 110
 
 
+@consistent
 def data_csv(pair: CityPair) -> bytes:
     """Every recorded metric of both cities by day: columns ``day``, ``city``, then the metrics.
 
@@ -40,6 +41,7 @@ def data_csv(pair: CityPair) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+@consistent
 def charts_png(pair: CityPair, metrics: tuple[str, ...], title: str = "") -> bytes:
     """The given metrics as the lesson tab draws them: A and B with bands, and B - A.
 

@@ -8,11 +8,21 @@ difference between them comes from the changed levers.
 
 Besides stepping, the pair keeps the few daily series the charts draw (so drawing never rebuilds
 a DataFrame) and computes the small aggregates of the city and case-flow views.
+
+The demo's play loop steps the pair in a thread of its own while the page may be drawing in
+another (a click on play draws the page as the loop starts). A day is stepped, and every reading
+is taken, under the pair's :attr:`CityPair.lock`, so a reader never sees half a day: without it a
+chart could read city B at day *n* and city A at day *n* + 1 (arrays of different lengths).
+Functions that read the pair several times for one picture hold the lock for all of their reads
+(:func:`consistent`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, Concatenate
 
 import mesa
 import numpy as np
@@ -96,6 +106,23 @@ def checked_seed(value: Any) -> int:
     return value
 
 
+def consistent[**P, R](
+    reader: Callable[Concatenate[CityPair, P], R],
+) -> Callable[Concatenate[CityPair, P], R]:
+    """``reader`` (its first argument a :class:`CityPair`) run holding the pair's lock.
+
+    For the pair's own methods, and for a function that reads the pair more than once for one
+    result (a chart, an export): its reads all see the same day, and no day is stepped midway.
+    """
+
+    @functools.wraps(reader)
+    def wrapper(pair: CityPair, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with pair.lock:
+            return reader(pair, *args, **kwargs)
+
+    return wrapper
+
+
 class CityPair(mesa.Model):
     """City A (the preset) and city B (the preset, or ``preset_b``, with the levers applied).
 
@@ -149,6 +176,8 @@ class CityPair(mesa.Model):
         apps: int | None = None,
     ) -> None:
         levers = {k: v for k, v in locals().items() if k in LEVERS_BY_NAME and v is not None}
+        self.lock = threading.RLock()
+        """Held while a day is stepped and while the pair is read (see the module docstring)."""
         citizens = checked_citizens(citizens)
         base = _city_preset(preset)
         seed = base.seed if seed is None else checked_seed(seed)
@@ -194,6 +223,7 @@ class CityPair(mesa.Model):
         """The two models by label."""
         return {"A": self.a, "B": self.b}
 
+    @consistent
     def step(self) -> None:
         """Advance both cities by one day and record the charted metrics.
 
@@ -209,10 +239,12 @@ class CityPair(mesa.Model):
         self.day += 1
         self.running = self.day < self.horizon
 
+    @consistent
     def values(self, city: str, metric: str) -> np.ndarray:
         """A recorded metric's daily values so far (day 1 first; ``nan`` where undefined)."""
         return self._history[city][self._rows[metric], : self.day]
 
+    @consistent
     def columns(
         self, city: str, metrics: tuple[str, ...], max_points: int = 240
     ) -> dict[str, list[float | None]]:
@@ -232,6 +264,7 @@ class CityPair(mesa.Model):
             out[m] = row.tolist() if np.isfinite(row).all() else [_finite(x) for x in row]
         return out
 
+    @consistent
     def band(
         self, city: str, metric: str, max_points: int = 240
     ) -> tuple[list[int], list[float | None], list[float | None]]:
@@ -262,6 +295,7 @@ class CityPair(mesa.Model):
             [_finite(x) for x in sd[days]],
         )
 
+    @consistent
     def table(self) -> list[dict[str, Any]]:
         """Every recorded metric of both cities by day (rows for a CSV): day, city, metrics."""
         rows = []
@@ -274,15 +308,18 @@ class CityPair(mesa.Model):
                 )
         return rows
 
+    @consistent
     def latest(self, city: str, metric: str) -> float | None:
         """Today's value of a recorded metric (``None`` before the first step or if undefined)."""
         return _finite(self._history[city][self._rows[metric], self.day - 1]) if self.day else None
 
+    @consistent
     def state_counts(self, city: str) -> dict[str, int]:
         """How many cases sit in each recorded platform state (govsim.cases.STATE_NAMES)."""
         counts = self.cities[city].cases.state_counts
         return {name: int(counts[i]) for i, name in enumerate(STATE_NAMES)}
 
+    @consistent
     def community_values(self, city: str, colouring: str) -> np.ndarray:
         """One value per community for the city view.
 

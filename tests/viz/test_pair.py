@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,49 @@ def test_state_counts_and_community_values() -> None:
     assert trust[0] == pytest.approx(c.trust[c.community == 0].mean())
     with pytest.raises(ValueError, match="expected one of open_cases, trust, literacy"):
         pair.community_values("A", "income")
+
+
+def step_midway(pair: CityPair, reader: str) -> threading.Thread:
+    """After the first call of ``pair.reader``, step the pair in another thread, as the play
+    loop does while a page draws, and give that step time to finish before the reading goes on."""
+    original = getattr(pair, reader)
+    stepper = threading.Thread(target=pair.step)
+
+    def read(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if stepper.ident is None:
+            stepper.start()
+            stepper.join(timeout=2.0)  # without the lock the day is stepped here
+        return result
+
+    setattr(pair, reader, read)
+    return stepper
+
+
+@pytest.mark.parametrize("reader", ["band", "line_option"])
+def test_a_day_stepped_in_another_thread_waits_for_a_reading_in_progress(reader: str) -> None:
+    """The play loop's thread steps while the page draws: a reading sees one day, never two.
+
+    Reading the spread of B - A reads city B, then city A; a day stepped in between would give
+    arrays of different lengths (the demo's page failed on this in CI). Holding the pair's lock
+    while reading makes the step wait until the reading is done.
+    """
+    from govsim.viz.charts import line_option
+
+    pair = CityPair(citizens=SMALL)
+    for _ in range(5):
+        pair.step()
+    if reader == "band":
+        stepper = step_midway(pair, "values")
+        days, mean, sd = pair.band("B-A", "closure_rate")
+        assert days[-1] == 5 and len(mean) == len(sd) == len(days)
+    else:
+        stepper = step_midway(pair, "columns")
+        option = line_option(pair, "responsiveness", "en")
+        a, b = (d["source"]["day"] for d in option["dataset"])
+        assert a == b == list(range(1, 6))
+    stepper.join(timeout=60)
+    assert not stepper.is_alive() and pair.day == 6  # the step went ahead once the reading ended
 
 
 def test_running_ends_at_the_horizon(tmp_path: Path) -> None:
