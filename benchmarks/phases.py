@@ -6,7 +6,7 @@
 Runs :func:`benchmarks.scaling.scaled_baseline` once, with a timer around each phase of
 :meth:`govsim.model.GovernanceModel.step` (the order of ODD section 3), and prints a table of wall
 and CPU seconds per phase with their shares of the stepping time. CPU time is the whole process's
-(``time.process_time``), so word of mouth's helper thread counts in it. The timers wrap this one
+(``time.process_time``), so threads started by a library (BLAS) count in it. The timers wrap this one
 model's methods (and, for the run, the module function the model calls for summoning), so the model and its
 outputs are exactly those of an untimed run; each timer costs about a microsecond a call.
 

@@ -19,7 +19,7 @@ from govsim.agents.incidents import Incidents
 from govsim.agents.patience import Patience
 from govsim.cases import CLOSED, HOTLINE, PATROL, CaseStore
 from govsim.categories import Categories
-from govsim.city import City
+from govsim.city import DEPARTMENT, City
 from govsim.config import resolve_scenario
 from govsim.metrics import XCORR_LAGS, Ledger, patrol_hotline_xcorr
 from govsim.model import GovernanceModel
@@ -50,6 +50,20 @@ def test_capability_starts_at_its_initial_value_and_off_means_one() -> None:
     np.testing.assert_allclose(c.level, 0.8)
     off = _capability(**{"capability.enabled": False})
     assert (off.level == 1.0).all()
+
+
+def test_peer_mean_is_the_mean_over_each_units_peer_group() -> None:
+    """The grouped sums equal the definition: a unit's peers are the copies of its department,
+    or all communities, all streets, all backstops (the unit included)."""
+    s = resolve_scenario("baseline", {"population.citizens": 20_000})
+    city = City.build(s)
+    c = ServiceCapability(s, city, len(s.categories))
+    own = np.random.default_rng(3).random(c.level.shape) * 50
+    kind = city.unit_kind
+    group = np.where(kind == DEPARTMENT, 100 + city.unit_dept, kind)
+    expected = np.stack([own[group == g].mean(axis=0) for g in group])
+    np.testing.assert_allclose(c.peer_mean(own), expected, rtol=1e-13)
+    assert len(np.unique(group)) > 4  # several departments, besides the other kinds
 
 
 def test_practice_raises_capability_and_forgetting_lowers_it() -> None:

@@ -54,10 +54,11 @@ class ServiceCapability:
         kind = city.unit_kind
         group = np.where(kind == DEPARTMENT, 4 + city.unit_dept, kind)
         _, self._group = np.unique(group, return_inverse=True)
-        members = self._group[None, :] == self._group[:, None]
-        self._peers = members / members.sum(axis=1, keepdims=True)
-        """Row u: weight 1 / (peers of u) on each of u's peers (u included); a matrix product
-        with it gives every unit its peers' mean."""
+        self._by_group = np.argsort(self._group, kind="stable")
+        """Units ordered by peer group (a group's units in a row, each group in unit order)."""
+        sizes = np.bincount(self._group)
+        self._group_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self._group_size = sizes.astype(float)[:, None]
         # start every unit at `initial`: the effective experience that gives it, shared out
         k0 = c.initial
         e0 = c.half_experience * (k0 - c.floor) / (1.0 - k0) if k0 > c.floor else 0.0
@@ -89,9 +90,18 @@ class ServiceCapability:
         if self.enabled:
             self.level[:] = self._curve(self.experience)
 
+    def peer_mean(self, own: np.ndarray) -> np.ndarray:
+        """Each unit's peers' mean of ``own`` (units x categories; the unit among its peers).
+
+        Summed group by group in unit order (no BLAS: a dense peers x units product cost
+        units² memory and time, ran on BLAS threads, and its rounding depended on the BLAS build).
+        """
+        sums = np.add.reduceat(own[self._by_group], self._group_starts, axis=0)
+        return (sums / self._group_size)[self._group]
+
     def _curve(self, own: np.ndarray) -> np.ndarray:
         c = self.spec
-        effective = own + self.share * (self._peers @ own) if self.share > 0 else own
+        effective = own + self.share * self.peer_mean(own) if self.share > 0 else own
         return c.floor + (1.0 - c.floor) * effective / (effective + c.half_experience)
 
     def update(self, worked: np.ndarray, workload: np.ndarray) -> None:

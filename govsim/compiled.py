@@ -1,0 +1,76 @@
+"""Compiled kernels: a day's hottest loops as machine code (numba), cached on disk.
+
+A function decorated with :func:`kernel` is plain Python over NumPy arrays; on its first call
+numba compiles it (``nopython``, ``nogil``) and every later call runs the machine code.
+Importing numba and loading a kernel costs about half a second, so a caller uses a kernel where
+it pays: at large populations, or once the kernel is loaded in the process anyway (a sweep's
+worker after its first large run). The
+compiled code is written to numba's on-disk cache, so only the first run on a machine pays the
+compile cost; later processes (a sweep's workers included) load it. Numba is imported on first
+use, not when govsim is imported, so a command that steps no model (``govsim show``, ``--help``)
+does not pay for it.
+
+Where the cache lives is numba's choice (:func:`cache_dir` says which): the ``__pycache__``
+folder beside the module when it is writable, else numba's per-user cache folder
+(``~/.cache/numba``); ``NUMBA_CACHE_DIR`` moves it. ``NUMBA_DISABLE_JIT=1`` runs the kernels as
+the Python they are written in (slow; the tests compare both).
+
+A kernel reproduces, operation by operation, the NumPy or SciPy code it replaces (same order of
+floating-point operations, no fast-math), so results are bit-identical: the tests check each
+kernel against its reference.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+COMPILE_SECONDS: dict[str, float] = {}
+"""Seconds each kernel's first call took in this process (compiling, or loading the cache)."""
+
+
+def kernel[F: Callable[..., Any]](fn: F) -> F:
+    """``fn`` compiled by numba on its first call (``cache=True``: on-disk cache).
+
+    The returned function has two attributes: ``python``, ``fn`` itself (what
+    ``NUMBA_DISABLE_JIT=1`` runs), and ``loaded()``, whether this process has compiled or
+    loaded the machine code yet (callers with a cheap NumPy path for small inputs use the
+    kernel once it is loaded anyway).
+    """
+    compiled: Callable[..., Any] | None = None
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        nonlocal compiled
+        if compiled is None:
+            import numba
+
+            started = time.perf_counter()
+            jitted = numba.njit(cache=True, nogil=True)(fn)
+            result = jitted(*args)
+            COMPILE_SECONDS[fn.__qualname__] = time.perf_counter() - started
+            compiled = jitted
+            return result
+        return compiled(*args)
+
+    call.python = fn  # type: ignore[attr-defined]
+    call.loaded = lambda: compiled is not None  # type: ignore[attr-defined]
+    return call  # type: ignore[return-value]
+
+
+def cache_dir(module: str = "govsim.agents.citizen") -> Path:
+    """The folder where numba caches the kernels of ``module`` (as numba would choose it)."""
+    override = os.environ.get("NUMBA_CACHE_DIR")
+    source = Path(sys.modules[module].__file__ or ".") if module in sys.modules else None
+    if override:
+        return Path(override)
+    if source is not None and os.access(source.parent, os.W_OK):
+        return source.parent / "__pycache__"
+    from numba.misc.appdirs import AppDirs
+
+    return Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)

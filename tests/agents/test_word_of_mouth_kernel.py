@@ -1,0 +1,67 @@
+"""Word of mouth's compiled kernel gives SciPy's sparse products bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from govsim import compiled
+from govsim.agents import citizen as C
+
+
+def _citizens(n: int, seed: int, isolated: int = 0) -> C.Citizens:
+    rng = np.random.default_rng(seed)
+    community = np.sort(rng.integers(0, max(1, n // 50), n))
+    nbrs = C.build_network(community, 6, 0.1, rng)
+    if isolated:  # cut every tie of the first citizens
+        keep = np.ones(n)
+        keep[:isolated] = 0
+        nbrs = sp.csr_matrix(sp.diags(keep) @ nbrs @ sp.diags(keep))
+    lit = rng.random(n)
+    return C.Citizens(
+        literacy=lit,
+        trust=rng.random(n),
+        efficacy=rng.random(n),
+        age_group=rng.integers(0, 3, n).astype(np.int8),
+        community=community,
+        grid=community,
+        neighbours=nbrs,
+        quartile=C.literacy_quartiles(lit),
+    )
+
+
+@pytest.mark.parametrize("isolated", [0, 7])
+def test_the_kernel_equals_scipys_products_bit_for_bit(isolated: int) -> None:
+    kernel, reference, python = (_citizens(3000, 1, isolated) for _ in range(3))
+    for _ in range(5):
+        C._word_of_mouth_kernel(*kernel.network_arrays, kernel.trust, kernel.efficacy, 0.1)
+        C.word_of_mouth_reference(reference, 0.1)
+        # the kernel's own Python, as NUMBA_DISABLE_JIT=1 runs it
+        C._word_of_mouth_kernel.python(*python.network_arrays, python.trust, python.efficacy, 0.1)
+    for got in (kernel, python):
+        assert np.array_equal(got.trust, reference.trust)
+        assert np.array_equal(got.efficacy, reference.efficacy)
+    # and it did something: trust moved toward the neighbours' mean
+    assert not np.array_equal(kernel.trust, _citizens(3000, 1, isolated).trust)
+    assert "_word_of_mouth_kernel" in compiled.COMPILE_SECONDS
+
+
+@pytest.mark.parametrize("compiled_from", [1, 10**9])
+def test_isolated_citizens_keep_their_attitudes(
+    monkeypatch: pytest.MonkeyPatch, compiled_from: int
+) -> None:
+    monkeypatch.setattr(C, "COMPILED_MIN_CITIZENS", compiled_from)
+    c = _citizens(500, 2, isolated=5)
+    before = c.trust[:5].copy()
+    C.word_of_mouth(c, 0.3)
+    assert np.array_equal(c.trust[:5], before)
+    assert not np.array_equal(c.trust[5:], _citizens(500, 2, isolated=5).trust[5:])
+
+
+def test_a_network_whose_ties_weigh_differently_is_refused() -> None:
+    c = _citizens(200, 3)
+    c.neighbours = c.neighbours.copy()
+    c.neighbours.data[0] *= 2
+    with pytest.raises(ValueError, match="row-normalised"):
+        C.word_of_mouth(c, 0.1)
