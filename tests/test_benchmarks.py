@@ -205,6 +205,12 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert demo["n"] == run.DEMO_CITIZENS == 3_000 and demo["days"] == 5 and demo["repeats"] == 1
     assert demo["days_per_s"]["median"] > 0 and demo["runs"][0]["seconds"] > 0
     assert "## Classroom demo" in text and "two cities x 3,000 citizens" in text
+    # start-up (one run with --quick) and the kernels' compile and load, in fresh processes
+    startup = data["startup"]
+    assert startup["repeats"] == 1
+    assert startup["govsim_run"]["median"] > startup["python"]["median"] > 0
+    assert startup["kernel_compile"] > 0 and startup["kernel_load"]["median"] > 0
+    assert "## Start-up and compiled kernels" in text and "`govsim run` start-up <=" in text
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
 

@@ -65,3 +65,24 @@ def test_a_network_whose_ties_weigh_differently_is_refused() -> None:
     c.neighbours.data[0] *= 2
     with pytest.raises(ValueError, match="row-normalised"):
         C.word_of_mouth(c, 0.1)
+
+
+def test_a_run_is_the_same_with_the_compiled_word_of_mouth_or_scipys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A whole run, every daily metric: the kernel (at any size) or SciPy's products (never)."""
+    from govsim.config import resolve_scenario
+    from govsim.runner import simulate
+
+    scenario = resolve_scenario("baseline", {"population.citizens": 2000})
+    runs = []
+    for compiled_from, loaded in ((1, True), (10**9, False)):
+        monkeypatch.setattr(C, "COMPILED_MIN_CITIZENS", compiled_from)
+        monkeypatch.setattr(C._word_of_mouth_kernel, "loaded", lambda loaded=loaded: loaded)
+        runs.append(simulate(scenario, seed=5, days=40))
+    kernel, scipy = runs
+    assert kernel.timeseries.equals(scipy.timeseries)
+    assert kernel.summary.keys() == scipy.summary.keys()
+    for k, x in kernel.summary.items():
+        y = scipy.summary[k]
+        assert x == y or (x != x and y != y), k  # NaN equals NaN
