@@ -65,6 +65,8 @@ _INT_COLS = (
     ("reopens", np.int16, 0),
     ("quartile", np.int8, -1),
     ("age_group", np.int8, -1),
+    ("community", np.int32, -1),
+    ("ses_code", np.int8, 16),
     ("repeat_of", np.int64, -1),
     ("problem", np.int64, -1),
     ("times_filed", np.int16, 1),
@@ -122,6 +124,10 @@ class CaseView:
     """Who filed each case (-1 for none)."""
     abandoned: np.ndarray | None = None
     """The citizen gave up on the case while it was still open (:mod:`govsim.agents.patience`)."""
+    community: np.ndarray | None = None
+    """The filer's home community (-1 for none)."""
+    ses_code: np.ndarray | None = None
+    """The filer's ``4 * schooling quartile + income quartile`` (16 for none)."""
 
 
 class CaseStore:
@@ -145,6 +151,9 @@ class CaseStore:
             setattr(self, name, np.zeros(self._cap, dtype=bool))
         self.state_counts = np.zeros(len(STATE_NAMES), dtype=np.int64)
         self._path_log: list[tuple[np.ndarray, np.ndarray]] = []
+        self._filers_recorded = True
+        """Whether every case was added with its filer's community and socioeconomic code (a
+        store filled by hand may not be: then views leave those columns out)."""
 
     @classmethod
     def for_year(cls, cases_per_day: float, days: int) -> CaseStore:
@@ -191,8 +200,14 @@ class CaseStore:
         quartile: np.ndarray,
         age_group: np.ndarray,
         repeat_of: np.ndarray | None = None,
+        community: np.ndarray | None = None,
+        ses_code: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Append a batch of new cases in state ``accepted``; returns their ids."""
+        """Append a batch of new cases in state ``accepted``; returns their ids.
+
+        The filer's literacy quartile, age group, home community and socioeconomic code are
+        recorded with the case (the metrics count cases by them without looking up citizens).
+        """
         k = len(t_created)
         self._grow(self.n + k)
         ids = np.arange(self.n, self.n + k)
@@ -207,6 +222,11 @@ class CaseStore:
         self.parts_left[sl] = owner_units
         self.quartile[sl] = quartile
         self.age_group[sl] = age_group
+        if community is None or ses_code is None:
+            self._filers_recorded = False
+        else:
+            self.community[sl] = community
+            self.ses_code[sl] = ses_code
         self.state[sl] = ACCEPTED
         self.solvable[sl] = True  # until intake draws otherwise (consultations always are)
         self.problem[sl] = ids
@@ -268,7 +288,10 @@ class CaseStore:
         """Slices of the columns for cases ``start:stop`` (creation order)."""
         stop = self.n if stop is None else stop
         sl = slice(start, stop)
-        return CaseView(**{f: getattr(self, f)[sl] for f in CaseView.__dataclass_fields__})
+        columns = {f: getattr(self, f)[sl] for f in CaseView.__dataclass_fields__}
+        if not self._filers_recorded:
+            columns["community"] = columns["ses_code"] = None
+        return CaseView(**columns)
 
     def first_created_at_or_after(self, t: float) -> int:
         """Index of the first case created at or after time ``t`` (cases are in creation order)."""

@@ -33,6 +33,7 @@ from govsim.cases import (
     WITHDRAWN,
     CaseView,
 )
+from govsim.compiled import kernel
 from govsim.platform.budgeting import PB_METRICS
 from govsim.schema import AGE_GROUPS, PRACTICES, Scenario
 
@@ -367,15 +368,17 @@ def patrol_hotline_xcorr(L: Ledger, lo: int, hi: int) -> dict[str, float]:
     return out
 
 
-def service_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]:
+def service_metrics(
+    v: CaseView, L: Ledger, lo: int, hi: int, t: CaseTallies | None = None
+) -> dict[str, float]:
     """Capability, giving up and the patrols' following of the hotline (issue 17)."""
+    t = tally_cases(v) if t is None else t
     out = {
         "capability_mean": mean_of(L.capability_mean[lo:hi]) if hi > lo else float("nan"),
         "abandonment_rate": float("nan"),
     }
-    if v.abandoned is not None:
-        filed = ~v.consultation & (v.channel != PATROL)
-        out["abandonment_rate"] = _share(v.abandoned[filed]) if filed.any() else float("nan")
+    if t.abandoned_filed is not None and t.filed:
+        out["abandonment_rate"] = _ratio(t.abandoned_filed, t.filed)
     out.update(patrol_hotline_xcorr(L, lo, hi))
     return out
 
@@ -445,18 +448,78 @@ def _share(mask: np.ndarray, den: np.ndarray | None = None) -> float:
     return _ratio(np.count_nonzero(mask & den), np.count_nonzero(den))
 
 
-def intake_metrics(v: CaseView) -> dict[str, float]:
-    """Volume, consultation share and channel shares of a window of cases."""
-    n = len(v.t_created)
-    out = {"consultation_share": _share(v.consultation)}
-    counts = np.bincount(v.channel[v.channel >= 0], minlength=len(CHANNELS))
-    for i, c in enumerate(CHANNELS):
-        out[f"channel_share_{c}"] = _ratio(counts[i], n)
-    return out
+@dataclass
+class CaseTallies:
+    """What the case metrics count over a window of cases (``nc``: not a consultation).
+
+    :func:`tally_cases` counts with NumPy (the definition); :func:`tally_cases_compiled` in one
+    compiled pass (the same numbers; used at large populations, see :mod:`govsim.compiled`).
+    The metric functions below compute their shares from these counts.
+    """
+
+    n: int
+    consultations: int
+    channels: np.ndarray
+    """Cases per channel code (cases without a channel left out)."""
+    nc: int
+    nc_live: int
+    """Non-consultation cases not withdrawn."""
+    withdrawn_nc: int
+    responded_due: int
+    due: int
+    on_time_due: int
+    due_close: int
+    closed_nc: int
+    solved_nc: int
+    repeat_nc: int
+    nominal_closed_nc: int
+    handoffs_nc: float
+    """Hand-offs summed over non-consultation cases."""
+    days: np.ndarray
+    """Days from filing to real resolution of solved non-consultation cases (any order)."""
+    days_multi: np.ndarray
+    days_single: np.ndarray
+    rated_nc: int
+    reported_rated_nc: int
+    true_rated_nc: int
+    gap_closed_nc: int
+    honest_closed_nc: int
+    equity: np.ndarray
+    """Counts over (literacy quartile + 1, age group + 1, flags), shape (5, 4, 8); flags =
+    problem solved + 2 finished (closed, verified or withdrawn) + 4 finished and truly satisfied."""
+    memory: np.ndarray
+    """Counts over (repeat, rated, truly satisfied, reported satisfied), shape (2, 2, 2, 2)."""
+    filed: int
+    """Non-consultation cases filed by citizens (patrol finds excluded)."""
+    abandoned_filed: int | None
+    ses: np.ndarray | None = None
+    """Counts over (schooling quartile, income quartile, flags), shape (4, 4, 8) (with groups)."""
+    communities: np.ndarray | None = None
+    """Cases filed by each community's residents (with groups)."""
 
 
-def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dict[str, float]:
-    """Response, closure, real resolution, speed and hand-offs of a window of cases at ``now``."""
+def _flags(v: CaseView, nc: np.ndarray) -> np.ndarray:
+    """Per case: problem solved + 2 finished + 4 finished and truly satisfied (equity counts)."""
+    finished = nc & ((v.state == CLOSED) | (v.state == VERIFIED) | (v.state == WITHDRAWN))
+    # problems, not cases: an original case whose problem was solved (by it or by a repeat
+    # complaint), so the count matches the problems arisen in the same window
+    if v.problem_solved is not None:
+        solved_problem = nc & (v.repeat_of < 0) & v.problem_solved
+    else:
+        solved_problem = nc & v.solved
+    flags = solved_problem.astype(np.intp)
+    flags += finished * 2
+    flags += (finished & v.true_satisfied) * 4
+    return flags
+
+
+def tally_cases(
+    v: CaseView,
+    now: float = math.nan,
+    response_days: float = math.nan,
+    groups: CitizenGroups | None = None,
+) -> CaseTallies:
+    """Count what the case metrics need over the window ``v`` at ``now`` (NumPy)."""
     nc = ~v.consultation
     st = v.state
     withdrawn = st == WITHDRAWN
@@ -471,47 +534,287 @@ def responsiveness_metrics(v: CaseView, now: float, response_days: float) -> dic
         due_close = nc & ~withdrawn & (closed | (v.deadline <= now))
     solved = nc & v.solved
     dur = v.t_solved - v.t_created
-    days = dur[solved]
     multi = v.owner_units > 1
-    dm = dur[solved & multi]
-    dsgl = dur[solved & ~multi]
+    closed_nc = nc & closed
+    rated = v.rated & nc
+    solvable = v.solvable if v.solvable is not None else np.ones(len(closed), dtype=bool)
+    flags = _flags(v, nc)
+    key = (v.quartile.astype(np.intp) + 1) * 4 + (v.age_group + 1)
+    key *= 8
+    key += flags
+    memory = (v.repeat_of >= 0).astype(np.intp) * 8
+    memory += rated * 4
+    memory += v.true_satisfied * 2
+    memory += v.reported_satisfied
+    filed = nc & (v.channel != PATROL)
+    count = np.count_nonzero
+    t = CaseTallies(
+        n=len(v.t_created),
+        consultations=count(v.consultation),
+        channels=np.bincount(v.channel[v.channel >= 0], minlength=len(CHANNELS)),
+        nc=count(nc),
+        nc_live=count(nc & ~withdrawn),
+        withdrawn_nc=count(withdrawn & nc),
+        responded_due=count(responded & due),
+        due=count(due),
+        on_time_due=count(on_time & due_close),
+        due_close=count(due_close),
+        closed_nc=count(closed_nc),
+        solved_nc=count(solved),
+        repeat_nc=count((v.repeat_of >= 0) & nc),
+        nominal_closed_nc=count(v.nominal & closed_nc),
+        handoffs_nc=float(np.add.reduce(v.handoffs[nc], dtype=np.float64)),
+        days=dur[solved],
+        days_multi=dur[solved & multi],
+        days_single=dur[solved & ~multi],
+        rated_nc=count(rated),
+        reported_rated_nc=count(v.reported_satisfied & rated),
+        true_rated_nc=count(v.true_satisfied & rated),
+        gap_closed_nc=count(~v.solved & solvable & closed_nc),
+        honest_closed_nc=count(~v.solved & ~solvable & closed_nc),
+        equity=np.bincount(key, minlength=5 * 4 * 8).reshape(5, 4, 8),
+        memory=np.bincount(memory, minlength=16).reshape(2, 2, 2, 2),
+        filed=count(filed),
+        abandoned_filed=count(v.abandoned & filed) if v.abandoned is not None else None,
+    )
+    if groups is not None and v.citizen is not None:
+        # the codes and communities recorded with the cases, or the citizens' (a view built by
+        # hand); a case without a citizen (citizen -1) has code 16, the code table's last entry
+        codes = v.ses_code if v.ses_code is not None else groups.codes[v.citizen]
+        ses = codes.astype(np.intp) * 8
+        ses += flags
+        t.ses = np.bincount(ses, minlength=17 * 8)[: 16 * 8].reshape(4, 4, 8)
+        from_residents = filed & (v.citizen >= 0)
+        home = v.community if v.community is not None else groups.community[v.citizen]
+        t.communities = np.bincount(home[from_residents], minlength=len(groups.residents))
+    return t
+
+
+def tally_cases_compiled(
+    v: CaseView,
+    now: float = math.nan,
+    response_days: float = math.nan,
+    groups: CitizenGroups | None = None,
+) -> CaseTallies:
+    """:func:`tally_cases` in one compiled pass over the window (the same numbers).
+
+    Falls back to :func:`tally_cases` for a view without the optional columns (built by hand).
+    """
+    optional = (v.solvable, v.problem_solved, v.abandoned, v.citizen, v.community, v.ses_code)
+    if any(column is None for column in optional):
+        return tally_cases(v, now, response_days, groups)
+    with_groups = groups is not None
+    n_communities = len(groups.residents) if with_groups else 0
+    counts, channels, equity, memory, ses, communities, days = _tally_kernel(
+        v.consultation, v.state, v.channel, v.t_owner, v.t_started, v.t_closed, v.t_solved,
+        v.t_created, v.deadline, v.solved, v.owner_units, v.handoffs, v.rated,
+        v.reported_satisfied, v.true_satisfied, v.repeat_of, v.quartile, v.age_group, v.nominal,
+        v.solvable, v.problem_solved, v.abandoned, v.citizen, v.ses_code, v.community,
+        n_communities, with_groups, float(now), float(response_days), len(CHANNELS),
+    )  # fmt: skip
+    c = counts.tolist()
+    n_days, n_multi = int(c[_K_DAYS]), int(c[_K_MULTI])
+    return CaseTallies(
+        n=len(v.t_created),
+        consultations=c[_K_CONSULTATIONS],
+        channels=channels,
+        nc=c[_K_NC],
+        nc_live=c[_K_NC_LIVE],
+        withdrawn_nc=c[_K_WITHDRAWN_NC],
+        responded_due=c[_K_RESPONDED_DUE],
+        due=c[_K_DUE],
+        on_time_due=c[_K_ON_TIME_DUE],
+        due_close=c[_K_DUE_CLOSE],
+        closed_nc=c[_K_CLOSED_NC],
+        solved_nc=c[_K_SOLVED_NC],
+        repeat_nc=c[_K_REPEAT_NC],
+        nominal_closed_nc=c[_K_NOMINAL_CLOSED_NC],
+        handoffs_nc=float(c[_K_HANDOFFS_NC]),
+        days=days[:n_days],
+        days_multi=days[n_days : n_days + n_multi],
+        days_single=days[n_days + n_multi : 2 * n_days],
+        rated_nc=c[_K_RATED_NC],
+        reported_rated_nc=c[_K_REPORTED_RATED_NC],
+        true_rated_nc=c[_K_TRUE_RATED_NC],
+        gap_closed_nc=c[_K_GAP_CLOSED_NC],
+        honest_closed_nc=c[_K_HONEST_CLOSED_NC],
+        equity=equity.reshape(5, 4, 8),
+        memory=memory.reshape(2, 2, 2, 2),
+        filed=c[_K_FILED],
+        abandoned_filed=c[_K_ABANDONED_FILED],
+        ses=ses[: 16 * 8].reshape(4, 4, 8) if with_groups else None,
+        communities=communities if with_groups else None,
+    )
+
+
+(
+    _K_CONSULTATIONS, _K_NC, _K_NC_LIVE, _K_WITHDRAWN_NC, _K_RESPONDED_DUE, _K_DUE,
+    _K_ON_TIME_DUE, _K_DUE_CLOSE, _K_CLOSED_NC, _K_SOLVED_NC, _K_REPEAT_NC,
+    _K_NOMINAL_CLOSED_NC, _K_HANDOFFS_NC, _K_RATED_NC, _K_REPORTED_RATED_NC, _K_TRUE_RATED_NC,
+    _K_GAP_CLOSED_NC, _K_HONEST_CLOSED_NC, _K_FILED, _K_ABANDONED_FILED, _K_DAYS, _K_MULTI,
+    _N_K,
+) = range(23)  # fmt: skip
+"""Positions in :func:`_tally_kernel`'s vector of counts."""
+
+
+@kernel
+def _tally_kernel(
+    consultation, state, channel, t_owner, t_started, t_closed, t_solved, t_created, deadline,
+    solved, owner_units, handoffs, rated, reported, true_sat, repeat_of, quartile, age_group,
+    nominal, solvable, problem_solved, abandoned, citizen, ses_code, community, n_communities,
+    with_groups, now, response_days, n_channels,
+):  # fmt: skip
+    """The counts of :func:`tally_cases`, case by case (see there for each one's meaning).
+
+    Returns the vector of counts (positions ``_K_*``), the channel, equity, memory, schooling x
+    income and community counts, and the days to resolution: the solved cases' first, then the
+    multi-owner ones', then the single-owner ones' (each group in case order).
+    """
+    n = len(state)
+    k = np.zeros(_N_K, np.int64)
+    channels = np.zeros(n_channels, np.int64)
+    equity = np.zeros(5 * 4 * 8, np.int64)
+    memory = np.zeros(16, np.int64)
+    ses = np.zeros(17 * 8, np.int64)
+    communities = np.zeros(n_communities, np.int64)
+    solved_days = np.empty(n)
+    multi_days = np.empty(n)
+    single_days = np.empty(n)
+    n_solved = 0
+    n_multi = 0
+    n_single = 0
+    for i in range(n):
+        ch = channel[i]
+        if ch >= 0:
+            channels[ch] += 1
+        is_nc = not consultation[i]
+        if not is_nc:
+            k[_K_CONSULTATIONS] += 1
+        st = state[i]
+        withdrawn = st == WITHDRAWN
+        closed = st in (CLOSED, VERIFIED)
+        rated_nc = rated[i] and is_nc
+        # (repeat, rated, truly satisfied, reported satisfied)
+        memory[(repeat_of[i] >= 0) * 8 + rated_nc * 4 + true_sat[i] * 2 + reported[i]] += 1
+        finished = is_nc and (closed or withdrawn)
+        solved_problem = is_nc and repeat_of[i] < 0 and problem_solved[i]
+        flags = solved_problem + finished * 2 + (finished and true_sat[i]) * 4
+        equity[((quartile[i] + 1) * 4 + (age_group[i] + 1)) * 8 + flags] += 1
+        filed = is_nc and ch != PATROL
+        if with_groups:
+            ses[ses_code[i] * 8 + flags] += 1
+            if filed and citizen[i] >= 0:
+                communities[community[i]] += 1
+        if not is_nc:
+            continue
+        k[_K_NC] += 1
+        if withdrawn:
+            k[_K_WITHDRAWN_NC] += 1
+        else:
+            k[_K_NC_LIVE] += 1
+        if filed:
+            k[_K_FILED] += 1
+            if abandoned[i]:
+                k[_K_ABANDONED_FILED] += 1
+        # np.fmin: the one that is not NaN, else the smaller
+        a, b = t_started[i], t_closed[i]
+        first_action = b if a != a else (a if b != b else (a if a <= b else b))
+        owner = t_owner[i]
+        reached = owner == owner and not withdrawn
+        if reached and ((now - owner) > response_days or first_action == first_action):
+            k[_K_DUE] += 1
+            if (first_action - owner) <= response_days:
+                k[_K_RESPONDED_DUE] += 1
+        if not withdrawn and (closed or deadline[i] <= now):
+            k[_K_DUE_CLOSE] += 1
+            if closed and t_closed[i] <= deadline[i]:
+                k[_K_ON_TIME_DUE] += 1
+        if closed:
+            k[_K_CLOSED_NC] += 1
+            if nominal[i]:
+                k[_K_NOMINAL_CLOSED_NC] += 1
+            if not solved[i]:
+                if solvable[i]:
+                    k[_K_GAP_CLOSED_NC] += 1
+                else:
+                    k[_K_HONEST_CLOSED_NC] += 1
+        if repeat_of[i] >= 0:
+            k[_K_REPEAT_NC] += 1
+        k[_K_HANDOFFS_NC] += handoffs[i]
+        if rated_nc:
+            k[_K_RATED_NC] += 1
+            if reported[i]:
+                k[_K_REPORTED_RATED_NC] += 1
+            if true_sat[i]:
+                k[_K_TRUE_RATED_NC] += 1
+        if solved[i]:
+            k[_K_SOLVED_NC] += 1
+            d = t_solved[i] - t_created[i]
+            solved_days[n_solved] = d
+            n_solved += 1
+            if owner_units[i] > 1:
+                multi_days[n_multi] = d
+                n_multi += 1
+            else:
+                single_days[n_single] = d
+                n_single += 1
+    k[_K_DAYS] = n_solved
+    k[_K_MULTI] = n_multi
+    days = np.empty(2 * n_solved)
+    days[:n_solved] = solved_days[:n_solved]
+    days[n_solved : n_solved + n_multi] = multi_days[:n_multi]
+    days[n_solved + n_multi :] = single_days[:n_single]
+    return k, channels, equity, memory, ses, communities, days
+
+
+def intake_metrics(v: CaseView, t: CaseTallies | None = None) -> dict[str, float]:
+    """Volume, consultation share and channel shares of a window of cases (``t``: its tallies,
+    where the caller has them)."""
+    t = tally_cases(v) if t is None else t
+    out = {"consultation_share": _ratio(t.consultations, t.n)}
+    for i, c in enumerate(CHANNELS):
+        out[f"channel_share_{c}"] = _ratio(t.channels[i], t.n)
+    return out
+
+
+def responsiveness_metrics(
+    v: CaseView, now: float, response_days: float, t: CaseTallies | None = None
+) -> dict[str, float]:
+    """Response, closure, real resolution, speed and hand-offs of a window of cases at ``now``."""
+    t = tally_cases(v, now, response_days) if t is None else t
+    days, dm, dsgl = t.days, t.days_multi, t.days_single
     med_m = _median(dm) if len(dm) else float("nan")
     med_s = _median(dsgl) if len(dsgl) else float("nan")
     ratio = float(med_m / med_s) if len(dm) and len(dsgl) and med_s > 0 else float("nan")
     return {
-        "response_rate": _share(responded, due),
-        "on_time_closure_rate": _share(on_time, due_close),
-        "closure_rate": _share(closed, nc & ~withdrawn),
-        "real_resolution_rate": _share(v.solved, nc),
+        "response_rate": _ratio(t.responded_due, t.due),
+        "on_time_closure_rate": _ratio(t.on_time_due, t.due_close),
+        "closure_rate": _ratio(t.closed_nc, t.nc_live),
+        "real_resolution_rate": _ratio(t.solved_nc, t.nc),
         "days_to_resolution_median": _median(days) if len(days) else float("nan"),
         "days_to_resolution_p90": _percentile(days, 90) if len(days) else float("nan"),
-        "handoffs_per_case": mean_of(v.handoffs[nc]) if nc.any() else float("nan"),
+        "handoffs_per_case": float(t.handoffs_nc / t.nc) if t.nc else float("nan"),
         "cross_dept_days_ratio": ratio,
         "days_to_resolution_single_median": float(med_s),
         "days_to_resolution_multi_median": float(med_m),
-        "repeat_complaint_rate": _share(v.repeat_of >= 0, nc),
-        "nominal_closure_rate": _share(v.nominal, nc & closed),
+        "repeat_complaint_rate": _ratio(t.repeat_nc, t.nc),
+        "nominal_closure_rate": _ratio(t.nominal_closed_nc, t.closed_nc),
     }
 
 
-def satisfaction_metrics(v: CaseView) -> dict[str, float]:
+def satisfaction_metrics(v: CaseView, t: CaseTallies | None = None) -> dict[str, float]:
     """Reported vs true satisfaction and the closure gap of a window of cases."""
-    nc = ~v.consultation
-    closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED))
-    rated = v.rated & nc
-    rep = _share(v.reported_satisfied, rated)
-    true = _share(v.true_satisfied, rated)
-    infl = max(0.0, rep - true) if rated.any() else 0.0
-    solvable = v.solvable if v.solvable is not None else np.ones(len(closed), dtype=bool)
+    t = tally_cases(v) if t is None else t
+    rep = _ratio(t.reported_rated_nc, t.rated_nc)
+    true = _ratio(t.true_rated_nc, t.rated_nc)
+    infl = max(0.0, rep - true) if t.rated_nc else 0.0
     return {
-        "closure_gap": _share(~v.solved & solvable, closed),
-        "honest_failure_rate": _share(~v.solved & ~solvable, closed),
+        "closure_gap": _ratio(t.gap_closed_nc, t.closed_nc),
+        "honest_failure_rate": _ratio(t.honest_closed_nc, t.closed_nc),
         "satisfaction_reported": rep,
         "satisfaction_true": true,
         "satisfaction_inflation": infl,
-        "hidden_dissatisfaction": min(1.0, infl / (1.0 - true))
-        if rated.any() and true < 1
-        else 0.0,
+        "hidden_dissatisfaction": min(1.0, infl / (1.0 - true)) if t.rated_nc and true < 1 else 0.0,
     }
 
 
@@ -570,26 +873,15 @@ _FLAG_BITS = np.array([[f & 1, (f >> 1) & 1, (f >> 2) & 1] for f in range(8)])
 """Which of the three equity flags (solved, closed, truly satisfied) each flag code carries."""
 
 
-def equity_metrics(v: CaseView, L: Ledger, lo: int, hi: int) -> dict[str, float]:
+def equity_metrics(
+    v: CaseView, L: Ledger, lo: int, hi: int, t: CaseTallies | None = None
+) -> dict[str, float]:
     """Real resolution and satisfaction by literacy quartile and age group, and the gaps."""
     sl = slice(lo, hi)
-    nc = ~v.consultation
-    closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED) | (v.state == WITHDRAWN))
     out: dict[str, float] = {}
-    # problems, not cases: an original case whose problem was solved (by it or by a repeat
-    # complaint), so the count matches the problems arisen in the same window
-    if v.problem_solved is not None:
-        solved_problem = nc & (v.repeat_of < 0) & v.problem_solved
-    else:
-        solved_problem = nc & v.solved
     # one count over (quartile + 1, age group + 1, flags); a case without a citizen has quartile
     # and age group -1, which land in row and column 0; flags = solved + 2 closed + 4 satisfied
-    key = (v.quartile.astype(np.intp) + 1) * 4 + (v.age_group + 1)
-    key *= 8
-    key += solved_problem
-    key += closed * 2
-    key += (closed & v.true_satisfied) * 4
-    counts = np.bincount(key, minlength=5 * 4 * 8).reshape(5, 4, 8)
+    counts = (tally_cases(v) if t is None else t).equity
     solved_q, cq, sq = (counts[1:].sum(axis=1) @ _FLAG_BITS).T
     solved_g, cg, sg = (counts[:, 1:].sum(axis=0) @ _FLAG_BITS).T
     pq = L.problems_nc_q[sl].sum(0)
@@ -613,23 +905,17 @@ def equity_gaps(m: dict[str, float]) -> dict[str, float]:
 
 
 def ses_metrics(
-    v: CaseView, L: Ledger, lo: int, hi: int, groups: CitizenGroups
+    v: CaseView,
+    L: Ledger,
+    lo: int,
+    hi: int,
+    groups: CitizenGroups,
+    t: CaseTallies | None = None,
 ) -> dict[str, float]:
     """Voice, real resolution and satisfaction by schooling and income quartile (as
     :func:`equity_metrics` by literacy quartile: problems from the ledger, cases from ``v``)."""
-    nc = ~v.consultation
-    closed = nc & ((v.state == CLOSED) | (v.state == VERIFIED) | (v.state == WITHDRAWN))
-    if v.problem_solved is not None:
-        solved_problem = nc & (v.repeat_of < 0) & v.problem_solved
-    else:
-        solved_problem = nc & v.solved
-    # one count over (schooling quartile, income quartile, flags); a case without a citizen
-    # (citizen -1) reads the last entry of the code table, 16, a row of its own
-    key = groups.codes[v.citizen].astype(np.intp) * 8
-    key += solved_problem
-    key += closed * 2
-    key += (closed & v.true_satisfied) * 4
-    counts = np.bincount(key, minlength=17 * 8)[: 16 * 8].reshape(4, 4, 8)
+    # one count over (schooling quartile, income quartile, flags)
+    counts = (tally_cases(v, groups=groups) if t is None or t.ses is None else t).ses
     ledger = L.problems_ses[lo:hi].sum(0)  # (schooling q, income q, not consultation, voiced)
     num, den = np.empty((2, 3, 4)), np.empty((2, 3, 4))
     for axis in range(2):
@@ -642,13 +928,13 @@ def ses_metrics(
     return dict(zip(_SES_KEYS, rate.ravel().tolist(), strict=True))
 
 
-def community_reporting_rates(v: CaseView, groups: CitizenGroups) -> np.ndarray:
+def community_reporting_rates(
+    v: CaseView, groups: CitizenGroups, t: CaseTallies | None = None
+) -> np.ndarray:
     """Complaints per resident by community: non-consultation cases filed by its residents
     (repeats included, patrol finds excluded) over its residents (nan where none live)."""
-    filed = ~v.consultation & (v.channel != PATROL) & (v.citizen >= 0)
-    counts = np.bincount(
-        groups.community[v.citizen[filed]], minlength=len(groups.residents)
-    ).astype(float)
+    t = tally_cases(v, groups=groups) if t is None or t.communities is None else t
+    counts = t.communities.astype(float)
     if groups.everywhere_inhabited:
         return counts / groups.residents
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -686,22 +972,18 @@ def reporting_spread(rates: np.ndarray) -> dict[str, float]:
     }
 
 
-def channel_memory_metrics(v: CaseView, counts: np.ndarray | None = None) -> dict[str, float]:
+def channel_memory_metrics(v: CaseView, t: CaseTallies | None = None) -> dict[str, float]:
     """The phone's share of hotline and app cases, and satisfaction of first vs repeat complaints.
 
     Args:
         v: The window's cases.
-        counts: Cases per channel code, where the caller has counted them already.
+        t: Their tallies, where the caller has them.
     """
-    if counts is None:
-        counts = np.bincount(v.channel[v.channel >= 0], minlength=len(CHANNELS))
+    t = tally_cases(v) if t is None else t
+    counts = t.channels
     out = {"phone_share": _ratio(counts[HOTLINE], counts[HOTLINE] + counts[APP])}
-    # one count over (repeat, rated, truly satisfied, reported satisfied)
-    key = (v.repeat_of >= 0).astype(np.intp) * 8
-    key += (v.rated & ~v.consultation) * 4
-    key += v.true_satisfied * 2
-    key += v.reported_satisfied
-    n = np.bincount(key, minlength=16).reshape(2, 2, 2, 2)[:, 1]  # rated: (repeat, true, reported)
+    # counts over (repeat, rated, truly satisfied, reported satisfied)
+    n = t.memory[:, 1]  # rated: (repeat, true, reported)
     for r, name in enumerate(("first", "repeat")):
         rated = n[r].sum()
         out[f"satisfaction_true_{name}"] = _ratio(n[r, 1].sum(), rated)
@@ -740,13 +1022,13 @@ def queue_metrics(v: CaseView, warmup: float) -> dict[str, float]:
     }
 
 
-def voice_gap(v: CaseView, L: Ledger, lo: int, hi: int) -> float:
+def voice_gap(v: CaseView, L: Ledger, lo: int, hi: int, t: CaseTallies | None = None) -> float:
     """Problems (not consultations) arisen on ledger days ``lo:hi`` that never reached the
     platform, plus the window's cases withdrawn under persuasion, over those problems."""
     problems = L.problems_nc_q[lo:hi].sum()
     if problems <= 0:
         return 0.0
-    withdrawn = np.count_nonzero((v.state == WITHDRAWN) & ~v.consultation)
+    withdrawn = (tally_cases(v) if t is None else t).withdrawn_nc
     unheard = problems - L.reached_nc[lo:hi].sum() + withdrawn
     return float(min(1.0, max(0.0, unheard / problems)))
 
@@ -764,6 +1046,7 @@ def window_metrics(
     indicator_validity: float,
     budgeting: dict[str, float] | None = None,
     groups: CitizenGroups | None = None,
+    compiled: bool = False,
 ) -> dict[str, float]:
     """Every city metric over a window: the cases ``v`` and the ledger's days ``lo_day..hi_day``.
 
@@ -780,22 +1063,27 @@ def window_metrics(
         budgeting: Participatory budgeting's metrics, where it runs.
         groups: The citizens' communities and socioeconomic quartiles (their metrics are left
             out without them).
+        compiled: Count the cases in one compiled pass (:func:`tally_cases_compiled`; the same
+            numbers as :func:`tally_cases`, faster on large windows).
     """
+    response_days = scenario.closed_loop.response_hours / 24.0
+    count = tally_cases_compiled if compiled else tally_cases
+    t = count(v, now, response_days, groups)
     out: dict[str, float] = {}
-    out.update(intake_metrics(v))
-    out.update(responsiveness_metrics(v, now, scenario.closed_loop.response_hours / 24.0))
-    out.update(satisfaction_metrics(v))
+    out.update(intake_metrics(v, t))
+    out.update(responsiveness_metrics(v, now, response_days, t))
+    out.update(satisfaction_metrics(v, t))
     out.update(ledger_metrics(ledger, lo_day, hi_day))
-    out.update(equity_metrics(v, ledger, lo_day, hi_day))
+    out.update(equity_metrics(v, ledger, lo_day, hi_day, t))
     out.update(equity_gaps(out))
-    if groups is not None and v.citizen is not None:
-        out.update(ses_metrics(v, ledger, lo_day, hi_day, groups))
-        out.update(reporting_spread(community_reporting_rates(v, groups)))
-    out.update(channel_memory_metrics(v))  # (recounts channels: intake_metrics keeps its own)
-    out["voice_gap"] = voice_gap(v, ledger, lo_day, hi_day)
+    if t.ses is not None:
+        out.update(ses_metrics(v, ledger, lo_day, hi_day, groups, t))
+        out.update(reporting_spread(community_reporting_rates(v, groups, t)))
+    out.update(channel_memory_metrics(v, t))
+    out["voice_gap"] = voice_gap(v, ledger, lo_day, hi_day, t)
     out["dsi"] = dsi(out, scenario.metrics.dsi_weights)
     out["indicator_validity"] = indicator_validity
-    out.update(service_metrics(v, ledger, lo_day, hi_day))
+    out.update(service_metrics(v, ledger, lo_day, hi_day, t))
     out["trust_mean"] = float(trust.mean())
     out["efficacy_mean"] = float(efficacy.mean())
     out.update(budgeting or {})

@@ -34,6 +34,7 @@ from govsim.agents.patience import Patience
 from govsim.cases import HOTLINE, PATROL, WITHDRAWN, CaseStore
 from govsim.categories import Categories
 from govsim.city import COMMUNITY, DEPARTMENT, STREET, City
+from govsim.compiled import use_kernels
 from govsim.config import resolve_scenario
 from govsim.platform.budgeting import ParticipatoryBudgeting
 from govsim.platform.engine import CaseEngine, DayReport
@@ -280,6 +281,7 @@ class GovernanceModel(mesa.Model):
             validity,
             self.pb.metrics() if self.pb is not None else None,
             self.citizen_groups,
+            compiled=use_kernels(c.n),
         )
 
     @cached_property

@@ -118,6 +118,8 @@ class QueueModel(mesa.Model):
             owner_units=np.ones(n, np.int8),
             quartile=np.full(n, -1, np.int8),
             age_group=np.full(n, -1, np.int8),
+            community=np.full(n, -1, np.int32),
+            ses_code=np.full(n, 16, np.int8),
         )
         self.engine.enqueue_direct(ids, rng.exponential(1.0 / q.service_rate, n))
         self.engine.run_day(d, self.hours_per_server)

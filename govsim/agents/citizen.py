@@ -58,7 +58,7 @@ import scipy.sparse as sp
 
 from govsim.cases import HOTLINE, PATROL, WITHDRAWN, CaseStore
 from govsim.categories import Categories
-from govsim.compiled import kernel
+from govsim.compiled import kernel, use_kernels
 from govsim.platform.intake import Contacts, HotlineDay
 from govsim.schema import AGE_GROUPS, ChannelsSpec, CitizenBehaviourSpec, PopulationSpec, Scenario
 
@@ -228,6 +228,12 @@ class Citizens:
     def refresh_quartiles(self) -> None:
         """Recompute literacy quartiles from current literacy (ties broken by index)."""
         self.quartile = literacy_quartiles(self.literacy)
+
+    @cached_property
+    def ses_code(self) -> np.ndarray:
+        """``4 * schooling quartile + income quartile`` of each citizen (fixed; recorded with
+        each case for the socioeconomic metrics)."""
+        return (self.education_quartile * 4 + self.income_quartile).astype(np.int8)
 
     @cached_property
     def network_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -780,22 +786,15 @@ def learn_from_outcomes(
         c.efficacy[w] += beh.efficacy_learning_rate * (o - c.efficacy[w])
 
 
-COMPILED_MIN_CITIZENS = 50_000
-"""From this many citizens on word of mouth runs compiled (:func:`_word_of_mouth_kernel`); below,
-SciPy's products (:func:`word_of_mouth_reference`) unless the kernel is loaded already. Loading
-it costs about 0.5 s once per process, the products about 0.1 s a year at 10,000 citizens; the
-results are the same bit for bit."""
-
-
 def word_of_mouth(c: Citizens, rate: float) -> None:
     """Move trust and efficacy toward neighbours' means by ``rate`` (in place).
 
     Both means are of yesterday's values. At a large population one compiled pass over the
-    network computes them and moves everyone with neighbours (:data:`COMPILED_MIN_CITIZENS`).
+    network computes them and moves everyone with neighbours (:func:`govsim.compiled.use_kernels`).
     """
     if rate <= 0 or c.neighbours.nnz == 0:
         return
-    if c.n >= COMPILED_MIN_CITIZENS or _word_of_mouth_kernel.loaded():
+    if use_kernels(c.n):
         _word_of_mouth_kernel(*c.network_arrays, c.trust, c.efficacy, float(rate))
     else:
         word_of_mouth_reference(c, rate)

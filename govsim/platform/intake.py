@@ -223,6 +223,8 @@ class CaseIntake:
             quartile=citizens.quartile[who],
             age_group=citizens.age_group[who],
             repeat_of=contacts.repeat_of[order],
+            community=citizens.community[who],
+            ses_code=citizens.ses_code[who],
         )
         # consultations are answered at intake (接诉即答)
         answered = ids[consult]

@@ -47,11 +47,11 @@ def test_the_kernel_equals_scipys_products_bit_for_bit(isolated: int) -> None:
     assert "_word_of_mouth_kernel" in compiled.COMPILE_SECONDS
 
 
-@pytest.mark.parametrize("compiled_from", [1, 10**9])
+@pytest.mark.parametrize("use_kernels", [True, False])
 def test_isolated_citizens_keep_their_attitudes(
-    monkeypatch: pytest.MonkeyPatch, compiled_from: int
+    monkeypatch: pytest.MonkeyPatch, use_kernels: bool
 ) -> None:
-    monkeypatch.setattr(C, "COMPILED_MIN_CITIZENS", compiled_from)
+    monkeypatch.setattr(C, "use_kernels", lambda n: use_kernels)
     c = _citizens(500, 2, isolated=5)
     before = c.trust[:5].copy()
     C.word_of_mouth(c, 0.3)
@@ -67,18 +67,20 @@ def test_a_network_whose_ties_weigh_differently_is_refused() -> None:
         C.word_of_mouth(c, 0.1)
 
 
-def test_a_run_is_the_same_with_the_compiled_word_of_mouth_or_scipys(
+def test_a_run_is_the_same_with_the_compiled_kernels_or_their_definitions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A whole run, every daily metric: the kernel (at any size) or SciPy's products (never)."""
+    """A whole run, every daily metric: the kernels (word of mouth, the metrics' case tallies)
+    at any size, or their NumPy and SciPy definitions."""
+    import govsim.model
     from govsim.config import resolve_scenario
     from govsim.runner import simulate
 
     scenario = resolve_scenario("baseline", {"population.citizens": 2000})
     runs = []
-    for compiled_from, loaded in ((1, True), (10**9, False)):
-        monkeypatch.setattr(C, "COMPILED_MIN_CITIZENS", compiled_from)
-        monkeypatch.setattr(C._word_of_mouth_kernel, "loaded", lambda loaded=loaded: loaded)
+    for use_kernels in (True, False):
+        for module in (C, govsim.model):
+            monkeypatch.setattr(module, "use_kernels", lambda n, use=use_kernels: use)
         runs.append(simulate(scenario, seed=5, days=40))
     kernel, scipy = runs
     assert kernel.timeseries.equals(scipy.timeseries)
