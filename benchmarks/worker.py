@@ -57,6 +57,7 @@ def measure_govsim(n: int, days: int, seed: int, timeseries: bool = True) -> dic
     """End-to-end baseline run at ``n`` citizens (see the module docstring); with
     ``timeseries=False`` a summary-only run, as sweeps run them (no daily metrics)."""
     from benchmarks.scaling import scaled_baseline
+    from govsim import compiled
     from govsim.model import GovernanceModel
 
     scenario = scaled_baseline(n, days=days, seed=seed)
@@ -78,6 +79,7 @@ def measure_govsim(n: int, days: int, seed: int, timeseries: bool = True) -> dic
         "init_seconds": t1 - t0,
         "step_seconds": t2 - t1,
         "output_seconds": t3 - t2,
+        "kernel_load_seconds": sum(compiled.COMPILE_SECONDS.values()),
         "cases": float(model.cases.n),
         "citizen_days": float(n) * days,
         "base_rss_kb": float(base_rss),
