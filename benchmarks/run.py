@@ -288,7 +288,7 @@ def _startup_section(startup: dict | None) -> list[str]:
         f"(`govsim.compiled`) are cached on disk at `{startup['kernel_cache']}` (numba's choice: "
         "`__pycache__` beside the module when writable, else `~/.cache/numba`; "
         "`NUMBA_CACHE_DIR` moves it); only the first run on a machine compiles, and a run below "
-        "`COMPILED_MIN_CITIZENS` loads no kernel at all.",
+        "`govsim.compiled.MIN_CITIZENS` (50,000) loads no kernel at all.",
         "",
     ]
 

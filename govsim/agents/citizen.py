@@ -230,6 +230,11 @@ class Citizens:
         self.quartile = literacy_quartiles(self.literacy)
 
     @cached_property
+    def everyone_has_neighbours(self) -> bool:
+        """Whether every citizen has at least one network neighbour (the network never changes)."""
+        return bool(self.n == 0 or np.diff(self.neighbours.indptr).min() > 0)
+
+    @cached_property
     def ses_code(self) -> np.ndarray:
         """``4 * schooling quartile + income quartile`` of each citizen (fixed; recorded with
         each case for the socioeconomic metrics)."""
@@ -840,6 +845,13 @@ def word_of_mouth_reference(c: Citizens, rate: float) -> None:
     if rate <= 0 or c.neighbours.nnz == 0:
         return
     means = (c.neighbours @ c.trust, c.neighbours @ c.efficacy)
+    if c.everyone_has_neighbours:
+        # everyone has neighbours: the same arithmetic in place, without masked copies
+        for arr, m in zip((c.trust, c.efficacy), means, strict=True):
+            np.subtract(m, arr, out=m)
+            m *= rate
+            arr += m
+        return
     has = np.diff(c.neighbours.indptr) > 0
     for arr, m in zip((c.trust, c.efficacy), means, strict=True):
         arr[has] += rate * (m[has] - arr[has])
