@@ -1,4 +1,9 @@
-"""Word of mouth's compiled kernel gives SciPy's sparse products bit for bit."""
+"""The compiled kernels (govsim.compiled) compute what their NumPy and SciPy definitions do.
+
+Bit for bit: word of mouth against SciPy's products, and whole runs of six scenarios with the
+kernels (at any size) against runs without them. (The metrics' case tallies have their own tests
+in test_metrics_tallies.py.)
+"""
 
 from __future__ import annotations
 
@@ -67,21 +72,33 @@ def test_a_network_whose_ties_weigh_differently_is_refused() -> None:
         C.word_of_mouth(c, 0.1)
 
 
+@pytest.mark.parametrize(
+    ("scenario", "seed", "days"),
+    [
+        ("baseline", 5, 40),
+        ("baseline", 6, 40),
+        ("one_network", 7, 40),
+        ("inclusive", 8, 40),
+        ("participatory_budgeting", 9, 40),
+        ("beijing_reform", 10, None),  # its six years and four reforms
+    ],
+)
 def test_a_run_is_the_same_with_the_compiled_kernels_or_their_definitions(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, scenario: str, seed: int, days: int | None
 ) -> None:
-    """A whole run, every daily metric: the kernels (word of mouth, the metrics' case tallies)
-    at any size, or their NumPy and SciPy definitions."""
+    """A whole run, every daily metric and the summary: the kernels (word of mouth, the metrics'
+    case tallies) at any size, or their NumPy and SciPy definitions. Bit for bit, not within a
+    tolerance: the kernels change no order of random draws and no arithmetic."""
     import govsim.model
     from govsim.config import resolve_scenario
     from govsim.runner import simulate
 
-    scenario = resolve_scenario("baseline", {"population.citizens": 2000})
+    resolved = resolve_scenario(scenario, {"population.citizens": 2000})
     runs = []
     for use_kernels in (True, False):
         for module in (C, govsim.model):
             monkeypatch.setattr(module, "use_kernels", lambda n, use=use_kernels: use)
-        runs.append(simulate(scenario, seed=5, days=40))
+        runs.append(simulate(resolved, seed=seed, days=days))
     kernel, scipy = runs
     assert kernel.timeseries.equals(scipy.timeseries)
     assert kernel.summary.keys() == scipy.summary.keys()
