@@ -91,10 +91,9 @@ STARTUP_REPEATS = 7
 KERNEL_PROBE = """
 import json, numpy as np
 from govsim import compiled
-from govsim.agents.citizen import _word_of_mouth_kernel as k
-u = np.uint32
-k(np.array([0, 1, 2], u), np.array([1, 0], u), np.ones(2), np.zeros(2), np.ones(2), 0.1)
-print(json.dumps({"first_call": compiled.COMPILE_SECONDS["_word_of_mouth_kernel"],
+from govsim.agents.citizen import _move_toward_kernel as k
+k(np.array([0, 1, 2], np.uint32), np.zeros(2), np.ones(2), np.ones(2), np.zeros(2), 0.1)
+print(json.dumps({"first_call": compiled.COMPILE_SECONDS["_move_toward_kernel"],
                   "cache": str(compiled.cache_dir())}))
 """
 """A kernel's first call in a fresh interpreter: importing numba, compiling or loading the cache."""

@@ -36,20 +36,31 @@ def _citizens(n: int, seed: int, isolated: int = 0) -> C.Citizens:
     )
 
 
+@pytest.mark.parametrize("two_threads", [False, True])
 @pytest.mark.parametrize("isolated", [0, 7])
-def test_the_kernel_equals_scipys_products_bit_for_bit(isolated: int) -> None:
+def test_the_kernel_equals_scipys_products_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch, isolated: int, two_threads: bool
+) -> None:
+    monkeypatch.setattr(C, "use_kernels", lambda n: True)
+    monkeypatch.setattr(C, "TWO_THREADS_MIN_CITIZENS", 1 if two_threads else 10**9)
+    monkeypatch.setattr(C, "_usable_cores", lambda: 2)
     kernel, reference, python = (_citizens(3000, 1, isolated) for _ in range(3))
     for _ in range(5):
-        C._word_of_mouth_kernel(*kernel.network_arrays, kernel.trust, kernel.efficacy, 0.1)
+        C.word_of_mouth(kernel, 0.1)  # compiled: use_kernels is patched true
         C.word_of_mouth_reference(reference, 0.1)
-        # the kernel's own Python, as NUMBA_DISABLE_JIT=1 runs it
-        C._word_of_mouth_kernel.python(*python.network_arrays, python.trust, python.efficacy, 0.1)
+        # the kernels' own Python, as NUMBA_DISABLE_JIT=1 runs it
+        means = np.empty(python.n), np.empty(python.n)
+        args = (*python.network_arrays, python.trust, python.efficacy, *means)
+        C._neighbour_means_kernel.python(*args, 0, python.n)
+        C._move_toward_kernel.python(
+            python.network_arrays[0], python.trust, python.efficacy, *means, 0.1
+        )
     for got in (kernel, python):
         assert np.array_equal(got.trust, reference.trust)
         assert np.array_equal(got.efficacy, reference.efficacy)
     # and it did something: trust moved toward the neighbours' mean
     assert not np.array_equal(kernel.trust, _citizens(3000, 1, isolated).trust)
-    assert "_word_of_mouth_kernel" in compiled.COMPILE_SECONDS
+    assert "_neighbour_means_kernel" in compiled.COMPILE_SECONDS
 
 
 @pytest.mark.parametrize("use_kernels", [True, False])

@@ -50,6 +50,8 @@ of the day:
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -791,40 +793,67 @@ def learn_from_outcomes(
         c.efficacy[w] += beh.efficacy_learning_rate * (o - c.efficacy[w])
 
 
+TWO_THREADS_MIN_CITIZENS = 200_000
+"""From this many citizens on, the compiled word of mouth reads the network on two threads
+where the process may use two cores (each thread half of the ties; the kernel releases the GIL).
+The pass is bound by memory latency (a long tie is a cache miss), which two cores overlap."""
+
+
 def word_of_mouth(c: Citizens, rate: float) -> None:
     """Move trust and efficacy toward neighbours' means by ``rate`` (in place).
 
     Both means are of yesterday's values. At a large population one compiled pass over the
-    network computes them and moves everyone with neighbours (:func:`govsim.compiled.use_kernels`).
+    network computes them (:func:`govsim.compiled.use_kernels`; split over two threads from
+    :data:`TWO_THREADS_MIN_CITIZENS`), then moves everyone with neighbours.
     """
     if rate <= 0 or c.neighbours.nnz == 0:
         return
-    if use_kernels(c.n):
-        _word_of_mouth_kernel(*c.network_arrays, c.trust, c.efficacy, float(rate))
-    else:
+    if not use_kernels(c.n):
         word_of_mouth_reference(c, rate)
+        return
+    indptr, indices, row_weight = c.network_arrays
+    means = np.empty(c.n), np.empty(c.n)
+    args = (indptr, indices, row_weight, c.trust, c.efficacy, *means)
+    if c.n >= TWO_THREADS_MIN_CITIZENS and _usable_cores() >= 2:
+        _neighbour_means_kernel(*args, 0, 0)  # compiled (or loaded) before two threads call it
+        split = int(np.searchsorted(indptr, indptr[-1] // 2))  # half of the ties each
+        helper = threading.Thread(target=_neighbour_means_kernel, args=(*args, split, c.n))
+        helper.start()
+        _neighbour_means_kernel(*args, 0, split)
+        helper.join()
+    else:
+        _neighbour_means_kernel(*args, 0, c.n)
+    _move_toward_kernel(indptr, c.trust, c.efficacy, *means, float(rate))
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @kernel
-def _word_of_mouth_kernel(
+def _neighbour_means_kernel(
     indptr: np.ndarray,
     indices: np.ndarray,
     row_weight: np.ndarray,
     trust: np.ndarray,
     efficacy: np.ndarray,
-    rate: float,
+    mean_trust: np.ndarray,
+    mean_efficacy: np.ndarray,
+    lo: int,
+    hi: int,
 ) -> None:
-    """Word of mouth over a row-normalised CSR network, both attitudes in one pass.
+    """Neighbours' mean trust and efficacy of citizens ``lo:hi``, both in one pass.
 
     The arithmetic is SciPy's ``csr @ x`` (each row's sum of weight x value in stored order,
-    from zero) followed by ``x += rate * (mean - x)`` for rows with neighbours: bit-identical to
-    the sparse products it replaces (:func:`word_of_mouth_reference`), reading the network once
-    instead of twice and each row's weight once (:attr:`Citizens.network_arrays`).
+    from zero): bit-identical to the sparse products it replaces (:func:`word_of_mouth_reference`),
+    reading the network once instead of twice and each row's weight once
+    (:attr:`Citizens.network_arrays`).
     """
-    n = len(trust)
-    mean_trust = np.empty(n)
-    mean_efficacy = np.empty(n)
-    for i in range(n):
+    for i in range(lo, hi):
         st = 0.0
         se = 0.0
         w = row_weight[i]
@@ -834,7 +863,19 @@ def _word_of_mouth_kernel(
             se += w * efficacy[j]
         mean_trust[i] = st
         mean_efficacy[i] = se
-    for i in range(n):
+
+
+@kernel
+def _move_toward_kernel(
+    indptr: np.ndarray,
+    trust: np.ndarray,
+    efficacy: np.ndarray,
+    mean_trust: np.ndarray,
+    mean_efficacy: np.ndarray,
+    rate: float,
+) -> None:
+    """``x += rate * (mean - x)`` for trust and efficacy of every citizen with neighbours."""
+    for i in range(len(trust)):
         if indptr[i + 1] > indptr[i]:
             trust[i] += rate * (mean_trust[i] - trust[i])
             efficacy[i] += rate * (mean_efficacy[i] - efficacy[i])
