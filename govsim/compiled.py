@@ -32,6 +32,8 @@ from typing import Any
 
 COMPILE_SECONDS: dict[str, float] = {}
 """Seconds each kernel's first call took in this process (compiling, or loading the cache)."""
+KERNELS: dict[str, Callable[..., Any]] = {}
+"""Every kernel by name (each module's kernels register when the module is imported)."""
 
 MIN_CITIZENS = 50_000
 """From this many citizens on a model runs its kernels; below, their NumPy and SciPy
@@ -41,9 +43,44 @@ about 0.2 s a year at 10,000 citizens and 1.5 s at 100,000. The results are the 
 either way."""
 
 
+FORCE: bool | None = None
+"""``True`` or ``False``: every model runs the kernels, or none does, whatever its size (tests
+and :func:`warm`); ``None``: by size (:func:`use_kernels`)."""
+
+
 def use_kernels(citizens: int) -> bool:
     """Whether a model of ``citizens`` citizens runs the compiled kernels (:data:`MIN_CITIZENS`)."""
-    return citizens >= MIN_CITIZENS or bool(COMPILE_SECONDS)
+    if FORCE is not None:
+        return FORCE
+    return citizens >= MIN_CITIZENS or any(k.loaded() for k in KERNELS.values())
+
+
+def warm() -> dict[str, float]:
+    """Compile every kernel into the on-disk cache (or load it): a 2,000-citizen city made to run
+    them steps two days. ``scripts/install.sh`` calls it, so that a fresh install's first large
+    run does not pay the compilation (about 4 s; loading the cache costs about 0.25 s).
+
+    Returns:
+        Every kernel's name and the seconds its first call took in this process (0 for one that
+        was loaded before).
+    """
+    global FORCE
+    from govsim.config import resolve_scenario
+    from govsim.model import GovernanceModel
+
+    before, FORCE = FORCE, True
+    try:
+        model = GovernanceModel(
+            scenario=resolve_scenario("baseline", {"population.citizens": 2000}), rng=1
+        )
+        for _ in range(2):
+            model.step()
+    finally:
+        FORCE = before
+    missing = [name for name, k in KERNELS.items() if not k.loaded()]
+    if missing:
+        raise RuntimeError(f"govsim.compiled.warm: kernels not run by the warm-up city: {missing}")
+    return {name: COMPILE_SECONDS.get(name, 0.0) for name in KERNELS}
 
 
 def kernel[F: Callable[..., Any]](fn: F) -> F:
@@ -72,6 +109,7 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
 
     call.python = fn  # type: ignore[attr-defined]
     call.loaded = lambda: compiled is not None  # type: ignore[attr-defined]
+    KERNELS[fn.__qualname__] = call
     return call  # type: ignore[return-value]
 
 

@@ -39,5 +39,7 @@ if [ -f "$STAMP" ] && grep -qxF "$WANT" "$STAMP"; then
 fi
 echo "installing govsim$([ -n "$EXTRAS" ] && echo "[$EXTRAS]") into $VENV ..." >&2
 "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --editable "$SPEC" </dev/null
+# compile the numba kernels into their on-disk cache now, not in the first large run (~4 s)
+"$VENV/bin/python" -c "import govsim.compiled as c; c.warm()"
 echo "$WANT" >>"$STAMP"
 echo "installed; run it as $VENV/bin/govsim, or after: source $VENV/bin/activate" >&2

@@ -41,12 +41,12 @@ def _citizens(n: int, seed: int, isolated: int = 0) -> C.Citizens:
 def test_the_kernel_equals_scipys_products_bit_for_bit(
     monkeypatch: pytest.MonkeyPatch, isolated: int, two_threads: bool
 ) -> None:
-    monkeypatch.setattr(C, "use_kernels", lambda n: True)
+    monkeypatch.setattr(compiled, "FORCE", True)
     monkeypatch.setattr(C, "TWO_THREADS_MIN_CITIZENS", 1 if two_threads else 10**9)
     monkeypatch.setattr(C, "_usable_cores", lambda: 2)
     kernel, reference, python = (_citizens(3000, 1, isolated) for _ in range(3))
     for _ in range(5):
-        C.word_of_mouth(kernel, 0.1)  # compiled: use_kernels is patched true
+        C.word_of_mouth(kernel, 0.1)  # compiled: FORCE
         C.word_of_mouth_reference(reference, 0.1)
         # the kernels' own Python, as NUMBA_DISABLE_JIT=1 runs it
         means = np.empty(python.n), np.empty(python.n)
@@ -67,7 +67,7 @@ def test_the_kernel_equals_scipys_products_bit_for_bit(
 def test_isolated_citizens_keep_their_attitudes(
     monkeypatch: pytest.MonkeyPatch, use_kernels: bool
 ) -> None:
-    monkeypatch.setattr(C, "use_kernels", lambda n: use_kernels)
+    monkeypatch.setattr(compiled, "FORCE", use_kernels)
     c = _citizens(500, 2, isolated=5)
     before = c.trust[:5].copy()
     C.word_of_mouth(c, 0.3)
@@ -100,15 +100,13 @@ def test_a_run_is_the_same_with_the_compiled_kernels_or_their_definitions(
     """A whole run, every daily metric and the summary: the kernels (word of mouth, the metrics'
     case tallies) at any size, or their NumPy and SciPy definitions. Bit for bit, not within a
     tolerance: the kernels change no order of random draws and no arithmetic."""
-    import govsim.model
     from govsim.config import resolve_scenario
     from govsim.runner import simulate
 
     resolved = resolve_scenario(scenario, {"population.citizens": 2000})
     runs = []
     for use_kernels in (True, False):
-        for module in (C, govsim.model):
-            monkeypatch.setattr(module, "use_kernels", lambda n, use=use_kernels: use)
+        monkeypatch.setattr(compiled, "FORCE", use_kernels)
         runs.append(simulate(resolved, seed=seed, days=days))
     kernel, scipy = runs
     assert kernel.timeseries.equals(scipy.timeseries)
@@ -116,3 +114,17 @@ def test_a_run_is_the_same_with_the_compiled_kernels_or_their_definitions(
     for k, x in kernel.summary.items():
         y = scipy.summary[k]
         assert x == y or (x != x and y != y), k  # NaN equals NaN
+
+
+def test_warm_loads_every_kernel_and_leaves_the_choice_by_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What scripts/install.sh runs: every kernel compiled or loaded, FORCE restored."""
+    first = compiled.warm()
+    assert set(first) == {"_neighbour_means_kernel", "_move_toward_kernel", "_tally_kernel"}
+    assert all(k.loaded() for k in compiled.KERNELS.values())
+    assert compiled.FORCE is None
+    assert compiled.use_kernels(10)  # loaded in this process: used at any size
+    monkeypatch.setattr(compiled, "KERNELS", {})  # as in a process that has loaded none
+    assert not compiled.use_kernels(compiled.MIN_CITIZENS - 1)
+    assert compiled.use_kernels(compiled.MIN_CITIZENS)
