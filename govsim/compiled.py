@@ -1,19 +1,19 @@
 """Compiled kernels: a day's hottest loops as machine code (numba), cached on disk.
 
 A function decorated with :func:`kernel` is plain Python over NumPy arrays; on its first call
-numba compiles it (``nopython``, ``nogil``) and every later call runs the machine code.
-Importing numba and loading a kernel costs about half a second, so a caller uses a kernel where
-it pays: at large populations, or once the kernel is loaded in the process anyway (a sweep's
-worker after its first large run). The
-compiled code is written to numba's on-disk cache, so only the first run on a machine pays the
-compile cost; later processes (a sweep's workers included) load it. Numba is imported on first
-use, not when govsim is imported, so a command that steps no model (``govsim show``, ``--help``)
-does not pay for it.
+numba compiles it (``nopython``, ``nogil``) and every later call runs the machine code. The
+compiled code is written to numba's on-disk cache (:func:`warm`, run by ``scripts/install.sh``,
+fills it), so only the first run on a machine pays the compile cost (3.4 s for all the kernels);
+later processes, a sweep's workers included, load it (0.22 s, importing numba included). That is
+more than the kernels save in a small city, so a model uses them where they pay
+(:func:`use_kernels`): at large populations, or once they are loaded in the process anyway.
+Numba is imported on first use, not when govsim is imported, so a command that steps no model
+(``govsim show``, ``--help``) does not pay for it.
 
 Where the cache lives is numba's choice (:func:`cache_dir` says which): the ``__pycache__``
 folder beside the module when it is writable, else numba's per-user cache folder
 (``~/.cache/numba``); ``NUMBA_CACHE_DIR`` moves it. ``NUMBA_DISABLE_JIT=1`` runs the kernels as
-the Python they are written in (slow; the tests compare both).
+the Python they are written in (slow).
 
 A kernel reproduces, operation by operation, the NumPy or SciPy code it replaces (same order of
 floating-point operations, no fast-math), so results are bit-identical: the tests check each
@@ -37,10 +37,9 @@ KERNELS: dict[str, Callable[..., Any]] = {}
 
 MIN_CITIZENS = 50_000
 """From this many citizens on a model runs its kernels; below, their NumPy and SciPy
-definitions, unless a kernel is loaded in the process already (:func:`use_kernels`). Importing
-numba and loading a kernel costs about 0.3-0.5 s once per process; what the kernels save is
-about 0.2 s a year at 10,000 citizens and 1.5 s at 100,000. The results are the same bit for bit
-either way."""
+definitions, unless a kernel is loaded in the process already (:func:`use_kernels`). Loading the
+kernels costs 0.22 s once per process; they save about 0.1 s of a 10,000-citizen year and about
+0.8 s of a 100,000-citizen year. The results are the same bit for bit either way."""
 
 
 FORCE: bool | None = None
@@ -58,7 +57,7 @@ def use_kernels(citizens: int) -> bool:
 def warm() -> dict[str, float]:
     """Compile every kernel into the on-disk cache (or load it): a 2,000-citizen city made to run
     them steps two days. ``scripts/install.sh`` calls it, so that a fresh install's first large
-    run does not pay the compilation (about 4 s; loading the cache costs about 0.25 s).
+    run does not pay the compilation (3.4 s; loading the cache costs 0.22 s).
 
     Returns:
         Every kernel's name and the seconds its first call took in this process (0 for one that
