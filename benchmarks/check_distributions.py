@@ -18,9 +18,9 @@ fails about one comparison in twenty at most, and a change that moves a mean by 
 standard deviation is found with 30 seeds. The report lists every rejection with its effect in
 standard deviations, and the largest standardised difference overall. On an unchanged model a
 rejection is the test's false alarm about once in twenty comparisons (measured: seeds 1-30
-against 101-130 flagged `one_network`'s `assist_burden`, a batch of seeds 1-30 lying about 5 standard
-errors above six other batches); confirm a rejection with another seed set (``--first-seed``)
-before reading it as a change.
+against 101-130 flagged `one_network`'s `assist_burden`, a batch of seeds 1-30 lying about 5
+standard errors above six other batches); confirm a rejection with another seed set
+(``--first-seed``) before reading it as a change.
 """
 
 from __future__ import annotations
