@@ -108,6 +108,7 @@ class GovernanceModel(mesa.Model):
             capability=self.officials.capability.level if s.capability.enabled else None,
             worsening=categories.worsening_per_day,
         )
+        self.engine.compiled = use_kernels(s.population.citizens)
         self.incidents = Incidents(categories)
         self.patience = Patience(s.waiting.give_up_per_day)
         self.intake = CaseIntake(s, city, categories, self.cases, rng_engine)

@@ -121,7 +121,12 @@ def test_warm_loads_every_kernel_and_leaves_the_choice_by_size(
 ) -> None:
     """What scripts/install.sh runs: every kernel compiled or loaded, FORCE restored."""
     first = compiled.warm()
-    assert set(first) == {"_neighbour_means_kernel", "_move_toward_kernel", "_tally_kernel"}
+    assert set(first) == {
+        "_neighbour_means_kernel",
+        "_move_toward_kernel",
+        "_tally_kernel",
+        "_waves_kernel",
+    }
     assert all(k.loaded() for k in compiled.KERNELS.values())
     assert compiled.FORCE is None
     assert compiled.use_kernels(10)  # loaded in this process: used at any size

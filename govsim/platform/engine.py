@@ -40,6 +40,11 @@ state counts) are sums, which do not depend on the order. When no event of the d
 unit serves its queue (:meth:`ServiceSystem.run_day`); service that ends within the day creates
 completion events, and the waves go on until nothing is due before the day ends. The random draws
 of a wave are made in blocks, in the order of the wave (kinds, then event time).
+
+**Compiled.** Where the model runs the compiled kernels (:func:`govsim.compiled.use_kernels`),
+the waves of a day run in one call of a numba kernel (:mod:`govsim.platform.waves`), a
+transcription of the handlers below that makes the same draws in the same order: the results are
+the same bit for bit (``tests/platform/test_waves.py``). The handlers here are its definition.
 """
 
 from __future__ import annotations
@@ -282,6 +287,13 @@ class CaseEngine:
         self.ds = d.data_sharing
         self.unified = d.mode == "unified"
         self._counted: list[np.ndarray] = []
+        self._entries = np.zeros(city.n_units, dtype=np.int64)
+        """Data entries counted today by the compiled waves (:mod:`govsim.platform.waves`)."""
+        self._wave_buffers = None
+        """The compiled waves' output buffers, kept from day to day (:mod:`govsim.platform.waves`)."""
+        self.compiled = False
+        """Whether :meth:`run_day` runs the waves compiled (the model sets it by
+        :func:`govsim.compiled.use_kernels`); the results are the same bit for bit either way."""
         self._day = self._new_day_tallies()
         # the department copies serving each district (where a misrouted part may land)
         self._district_depts = np.ascontiguousarray(city.dept_unit.T)
@@ -363,7 +375,7 @@ class CaseEngine:
         return _DayTallies([], *(np.zeros(n, dtype=np.int64) for _ in range(3)), [], np.zeros(n))
 
     def _tally_entries(self) -> np.ndarray:
-        entries = np.zeros(self.city.n_units, dtype=np.int64)
+        entries, self._entries = self._entries, np.zeros(self.city.n_units, dtype=np.int64)
         if self._counted:
             units = np.concatenate(self._counted)
             self._counted = []
@@ -494,6 +506,10 @@ class CaseEngine:
         due = _Events()
         due.extend(pool.take(pool.t < day_end))
         while True:
+            if self.compiled and len(due):
+                from govsim.platform.waves import run_waves  # imports numba
+
+                run_waves(self, due, day_end)
             while len(due):
                 self._wave(due, day_end)
             started = self.service.run_day(day_end, hours_per_day)
