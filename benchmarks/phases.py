@@ -16,6 +16,7 @@ this says where); ``line_profiler`` or ``py-spy`` then go inside a phase.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("summoning", "module", "summon_departments"),
     ("case engine", "engine", "run_day"),
     ("  of which waves of events", "engine", "_wave"),
+    ("  of which waves of events (compiled)", "waves", "run_waves"),
     ("  of which service queues", "service", "run_day"),
     ("after closures (ratings, learning)", "model", "_after_closures"),
     ("word of mouth", "citizens", "spread_word"),
@@ -96,12 +98,15 @@ def profile(citizens: int, days: int, seed: int) -> PhaseProfile:
         "service": m.engine.service,
         "pb": m.pb,
         "datacollector": m.datacollector,
+        "waves": importlib.import_module("govsim.platform.waves") if m.engine.compiled else None,
     }
+    modules = {"module": model_module, "waves": owners["waves"]}
     for label, owner, attr in PHASES:
-        if owner == "module":
-            saved[attr] = getattr(model_module, attr)
-            setattr(model_module, attr, timers[label].wrap(saved[attr]))
-        elif owners[owner] is not None:
+        if owner in modules and modules[owner] is not None:
+            module = modules[owner]
+            saved[module, attr] = getattr(module, attr)
+            setattr(module, attr, timers[label].wrap(saved[module, attr]))
+        elif owners.get(owner) is not None:
             obj = owners[owner]
             setattr(obj, attr, timers[label].wrap(getattr(obj, attr)))
     try:
@@ -110,8 +115,8 @@ def profile(citizens: int, days: int, seed: int) -> PhaseProfile:
             m.step()
         wall, cpu = time.perf_counter() - w, time.process_time() - c
     finally:
-        for attr, fn in saved.items():
-            setattr(model_module, attr, fn)
+        for (module, attr), fn in saved.items():
+            setattr(module, attr, fn)
     return PhaseProfile(timers, build, wall, cpu, m)
 
 
