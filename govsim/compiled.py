@@ -34,6 +34,8 @@ COMPILE_SECONDS: dict[str, float] = {}
 """Seconds each kernel's first call took in this process (compiling, or loading the cache)."""
 KERNELS: dict[str, Callable[..., Any]] = {}
 """Every kernel by name (each module's kernels register when the module is imported)."""
+HELPERS: list[Callable[..., Any]] = []
+"""Functions that kernels call (:func:`helper`), compiled with the first kernel."""
 
 MIN_CITIZENS = 50_000
 """From this many citizens on a model runs its kernels; below, their NumPy and SciPy
@@ -99,6 +101,7 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
             import numba
 
             started = time.perf_counter()
+            _compile_helpers(numba)
             jitted = numba.njit(cache=True, nogil=True)(fn)
             result = jitted(*args)
             COMPILE_SECONDS[fn.__qualname__] = time.perf_counter() - started
@@ -110,6 +113,26 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
     call.loaded = lambda: compiled is not None  # type: ignore[attr-defined]
     KERNELS[fn.__qualname__] = call
     return call  # type: ignore[return-value]
+
+
+def helper[F: Callable[..., Any]](fn: F) -> F:
+    """Mark ``fn`` as a function that kernels call (compiled code can only call compiled code).
+
+    Before the first kernel compiles, each helper's name in its module is bound to the helper
+    compiled by numba (``cache=True``), so that the kernels calling it compile; until then, and
+    in a kernel's ``python``, it is the plain function. A helper is not a kernel: it is compiled
+    into the kernels that call it and :func:`warm` does not look for it.
+    """
+    HELPERS.append(fn)
+    return fn
+
+
+def _compile_helpers(numba: Any) -> None:
+    """Bind every :func:`helper` not yet compiled to its numba dispatcher, in its module."""
+    for fn in HELPERS:
+        module = sys.modules[fn.__module__]
+        if getattr(module, fn.__name__) is fn:
+            setattr(module, fn.__name__, numba.njit(cache=True, nogil=True)(fn))
 
 
 def cache_dir(module: str = "govsim.agents.citizen") -> Path:
