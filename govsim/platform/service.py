@@ -11,7 +11,15 @@ effort this is exactly an M/M/c queue (checked against Erlang C in the tests).
 
 Tasks are submitted in batches of arrays (:meth:`ServiceSystem.submit_many`) and handed to their
 units' queues when the units next serve, sorted once per batch; a queue holds plain tuples, so that
-every heap comparison stays in C.
+every heap comparison stays in C. That is the reference definition.
+
+The compiled path (large cities, see :class:`ServiceSystem`) keeps the same heaps as rows of flat
+arrays, each unit a segment of a pool (:class:`_ArrayQueues`), and runs the day's loop, the
+hand-over of batches, rekeying, withdrawal and the sum of waiting work as numba kernels
+(:mod:`govsim.compiled`). The kernels repeat :mod:`heapq`'s sift operations in its order, so every
+heap has the reference's layout, position by position: the started tasks, their order and times,
+the queue lengths and the waiting work (added in heap order, as Python's ``sum`` adds) are the same
+bit for bit (``tests/platform/test_service.py`` compares the paths).
 """
 
 from __future__ import annotations
