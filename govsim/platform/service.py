@@ -333,7 +333,7 @@ class _ArrayQueues:
     heaps are laid out exactly as :mod:`heapq` lays out the reference's lists (the same sift
     operations in the same order), so sums over them (:meth:`pending_work_hours`) add in the same
     order. A unit's two heaps never hold more than its waiting tasks, so the pools grow only when
-    tasks are handed to the units (doubling the units that need it). The servers' free times are
+    tasks are handed to the units (:meth:`_reserve`). The servers' free times are
     one heap per unit in ``free`` (rows ``f_off[u] : f_off[u] + servers[u]``).
     """
 
@@ -344,6 +344,8 @@ class _ArrayQueues:
         self.busy_until = busy_until
         self.off = np.zeros(n, dtype=np.int64)
         self.cap = np.zeros(n, dtype=np.int64)
+        self.end = 0
+        """Rows of the pools given to segments so far."""
         self.r_len = np.zeros(n, dtype=np.int64)
         self.q_len = np.zeros(n, dtype=np.int64)
         self.rf, self.qf = np.zeros((0, 3)), np.zeros((0, 3))
@@ -377,8 +379,7 @@ class _ArrayQueues:
             rows_i[:, 1] = case_b[order]
             rows_i[:, 2] = part_b[order]
         else:
-            unit_b = np.zeros(0, dtype=np.int64)
-            rows_f, rows_i = np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+            unit_b, rows_f, rows_i = _NO_ROWS
         return _update_kernel(
             unit_b, rows_f, rows_i, op, unit, case, key, *self._state(), self.queue_length
         )
@@ -387,26 +388,33 @@ class _ArrayQueues:
         return self.rf, self.ri, self.qf, self.qi, self.off, self.r_len, self.q_len
 
     def _reserve(self, new: np.ndarray) -> None:
-        """Give every unit room for its waiting tasks and ``new`` more (moving the pools)."""
+        """Give every unit room for its waiting tasks and ``new`` more.
+
+        A unit that needs more gets a new segment of twice what it needs at the end of the pools
+        (its rows copied there; the old segment is left unused, at most as many rows as the unit
+        has now); the pools, when full, are reallocated at twice their size. So the work is in
+        proportion to the rows of the units that grow, not to the pools.
+        """
         need = self.r_len + self.q_len + new
-        grow = need > self.cap
-        if not grow.any():
+        grow = np.flatnonzero(need > self.cap)
+        if not len(grow):
             return
-        cap = np.where(grow, np.maximum(2 * need, 8), self.cap)
-        off = np.concatenate([[0], np.cumsum(cap)[:-1]]).astype(np.int64)
-        total = int(cap.sum())
-        for name, length in (
-            ("rf", self.r_len),
-            ("ri", self.r_len),
-            ("qf", self.q_len),
-            ("qi", self.q_len),
-        ):
-            old = getattr(self, name)
-            pool = np.zeros((total, 3), dtype=old.dtype)
-            src, dst = _segments(self.off, length), _segments(off, length)
-            pool[dst] = old[src]
-            setattr(self, name, pool)
-        self.off, self.cap = off, cap
+        cap = np.maximum(2 * need[grow], 8)
+        off = self.end + np.cumsum(cap) - cap
+        self.end += int(cap.sum())
+        if self.end > len(self.rf):
+            rows = max(self.end, 2 * len(self.rf))
+            for name in ("rf", "ri", "qf", "qi"):
+                old = getattr(self, name)
+                pool = np.zeros((rows, 3), dtype=old.dtype)
+                pool[: len(old)] = old
+                setattr(self, name, pool)
+        for pools, length in (((self.rf, self.ri), self.r_len), ((self.qf, self.qi), self.q_len)):
+            src, dst = _segments(self.off[grow], length[grow]), _segments(off, length[grow])
+            for pool in pools:
+                pool[dst] = pool[src]  # new rows lie past all old ones: no overlap
+        self.off[grow] = off
+        self.cap[grow] = cap
 
     def run_day(self, day_end: float, hours_per_day: np.ndarray, units: np.ndarray) -> StartedTasks:
         """:meth:`ServiceSystem.run_day` on the arrays (:func:`_serve_kernel`)."""
@@ -457,6 +465,10 @@ class _ArrayQueues:
             fb = int(self.f_off[u])
             free.append(self.free[fb : fb + int(self.servers[u])].tolist())
         return ready, incoming, free
+
+
+_NO_ROWS = (np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64))
+"""No tasks to hand out (units, float columns, int columns), for edits between submissions."""
 
 
 def _segments(off: np.ndarray, length: np.ndarray) -> np.ndarray:
