@@ -319,7 +319,9 @@ MIN_UNITS = 200
 """From this many units on (about 50,000 citizens in the scaled baseline) a service system keeps
 its queues as arrays served by compiled kernels, unless told (``kernels=``) or
 :data:`govsim.compiled.FORCE` says otherwise, or a kernel is loaded in the process already. The
-results are the same bit for bit either way."""
+results are the same bit for bit either way. In the scaled baseline's year the queues' calls
+(serving, withdrawals, waiting work) take 0.19 s of 100,000 citizens' (422 units) and 2.3 s of
+1,000,000 citizens' (3,602 units) with the heaps of tuples, 0.09 s and 0.5 s compiled."""
 
 
 class _ArrayQueues:
