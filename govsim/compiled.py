@@ -3,9 +3,9 @@
 A function decorated with :func:`kernel` is plain Python over NumPy arrays; on its first call
 numba compiles it (``nopython``, ``nogil``) and every later call runs the machine code. The
 compiled code is written to numba's on-disk cache (:func:`warm`, run by ``scripts/install.sh``,
-fills it), so only the first run on a machine pays the compile cost (about 30 s for all the
-kernels, 29 s of it the case engine's waves, :mod:`govsim.platform.waves`); later processes, a
-sweep's workers included, load it (0.5 s, importing numba included; the waves 0.27 s of it). That
+fills it), so only the first run on a machine pays the compile cost (about 35 s for all the
+kernels: 29 s the case engine's waves, :mod:`govsim.platform.waves`, 3.5 s the service queues');
+later processes, a sweep's workers included, load it (about 0.5 s, importing numba included). That
 is more than the kernels save in one small city, so a model uses them where they pay
 (:func:`use_kernels`): at large populations, or once they are loaded in the process anyway.
 Numba is imported on first use, not when govsim is imported, so a command that steps no model
@@ -35,12 +35,14 @@ COMPILE_SECONDS: dict[str, float] = {}
 """Seconds each kernel's first call took in this process (compiling, or loading the cache)."""
 KERNELS: dict[str, Callable[..., Any]] = {}
 """Every kernel by name (each module's kernels register when the module is imported)."""
+HELPERS: list[Callable[..., Any]] = []
+"""Functions that kernels call (:func:`helper`), compiled with the first kernel."""
 
 MIN_CITIZENS = 50_000
 """From this many citizens on a model runs its kernels; below, their NumPy and SciPy
 definitions, unless a kernel is loaded in the process already (:func:`use_kernels`). Loading the
 kernels costs about 0.5 s once per process; they save about 0.2 s of a 10,000-citizen year and
-about 1.1 s of a 100,000-citizen year. The results are the same bit for bit either way."""
+about 1.2 s of a 100,000-citizen year. The results are the same bit for bit either way."""
 
 
 FORCE: bool | None = None
@@ -58,7 +60,7 @@ def use_kernels(citizens: int) -> bool:
 def warm() -> dict[str, float]:
     """Compile every kernel into the on-disk cache (or load it): a 2,000-citizen city made to run
     them steps two days. ``scripts/install.sh`` calls it, so that a fresh install's first large
-    run does not pay the compilation (about 30 s; loading the cache costs about 0.5 s).
+    run does not pay the compilation (about 35 s; loading the cache costs about 0.5 s).
 
     Returns:
         Every kernel's name and the seconds its first call took in this process (0 for one that
@@ -100,6 +102,7 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
             import numba
 
             started = time.perf_counter()
+            _compile_helpers(numba)
             jitted = numba.njit(cache=True, nogil=True)(fn)
             result = jitted(*args)
             COMPILE_SECONDS[fn.__qualname__] = time.perf_counter() - started
@@ -111,6 +114,26 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
     call.loaded = lambda: compiled is not None  # type: ignore[attr-defined]
     KERNELS[fn.__qualname__] = call
     return call  # type: ignore[return-value]
+
+
+def helper[F: Callable[..., Any]](fn: F) -> F:
+    """Mark ``fn`` as a function that kernels call (compiled code can only call compiled code).
+
+    Before the first kernel compiles, each helper's name in its module is bound to the helper
+    compiled by numba (``cache=True``), so that the kernels calling it compile; until then, and
+    in a kernel's ``python``, it is the plain function. A helper is not a kernel: it is compiled
+    into the kernels that call it and :func:`warm` does not look for it.
+    """
+    HELPERS.append(fn)
+    return fn
+
+
+def _compile_helpers(numba: Any) -> None:
+    """Bind every :func:`helper` not yet compiled to its numba dispatcher, in its module."""
+    for fn in HELPERS:
+        module = sys.modules[fn.__module__]
+        if getattr(module, fn.__name__) is fn:
+            setattr(module, fn.__name__, numba.njit(cache=True, nogil=True)(fn))
 
 
 def cache_dir(module: str = "govsim.agents.citizen") -> Path:

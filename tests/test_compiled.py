@@ -98,7 +98,7 @@ def test_a_run_is_the_same_with_the_compiled_kernels_or_their_definitions(
     monkeypatch: pytest.MonkeyPatch, scenario: str, seed: int, days: int | None
 ) -> None:
     """A whole run, every daily metric and the summary: the kernels (word of mouth, the metrics'
-    case tallies) at any size, or their NumPy and SciPy definitions. Bit for bit, not within a
+    case tallies, the service queues) at any size, or their NumPy and SciPy definitions. Bit for bit, not within a
     tolerance: the kernels change no order of random draws and no arithmetic."""
     from govsim.config import resolve_scenario
     from govsim.runner import simulate
@@ -126,6 +126,9 @@ def test_warm_loads_every_kernel_and_leaves_the_choice_by_size(
         "_move_toward_kernel",
         "_tally_kernel",
         "_waves_kernel",
+        "_update_kernel",
+        "_serve_kernel",
+        "_pending_kernel",
     }
     assert all(k.loaded() for k in compiled.KERNELS.values())
     assert compiled.FORCE is None

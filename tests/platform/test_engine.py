@@ -86,7 +86,9 @@ class Instrumented:
             )
             self.L_sys.append(m.metrics["backlog"])
             self.L_wait.append(int(svc.queue_length.sum()))
-            self.L_serv.append(sum(int(np.sum(np.array(f) > d + 1.0)) for f in svc._free))
+            self.L_serv.append(
+                sum(int(np.sum(np.array(f) > d + 1.0)) for f in svc.server_free_times())
+            )
             self.open_sets.append(np.flatnonzero(st.is_open() & ~st.consultation[: st.n]))
         self.model, self.days = m, days
 

@@ -29,6 +29,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from govsim import compiled
 from govsim.platform.queueing import (
     erlang_c,
     erlang_c_scipy_check,
@@ -140,8 +141,18 @@ MMC_CASES = [
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernels", [False, True], ids=["heapq", "compiled"])
 @pytest.mark.parametrize(("c", "rho", "measured", "max_rel_se"), MMC_CASES)
-def test_queue_mmc_matches_erlang_c(c: int, rho: float, measured: int, max_rel_se: float) -> None:
+def test_queue_mmc_matches_erlang_c(
+    monkeypatch: pytest.MonkeyPatch,
+    c: int,
+    rho: float,
+    measured: int,
+    max_rel_se: float,
+    kernels: bool,
+) -> None:
+    """On both paths of the service queues (:class:`govsim.platform.service.ServiceSystem`)."""
+    monkeypatch.setattr(compiled, "FORCE", kernels)
     model, p = _run_mmc(c, rho, measured, seed=20240 + c)
     lam, mu = p["lam"], p["mu"]
     summary = model.summary()
