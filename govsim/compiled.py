@@ -3,9 +3,9 @@
 A function decorated with :func:`kernel` is plain Python over NumPy arrays; on its first call
 numba compiles it (``nopython``, ``nogil``) and every later call runs the machine code. The
 compiled code is written to numba's on-disk cache (:func:`warm`, run by ``scripts/install.sh``,
-fills it), so only the first run on a machine pays the compile cost (about 35 s for all the
-kernels: 29 s the case engine's waves, :mod:`govsim.platform.waves`, 3.5 s the service queues');
-later processes, a sweep's workers included, load it (about 0.5 s, importing numba included). That
+fills it), so only the first run on a machine pays the compile cost (about 33 s for all the
+kernels: 27 s the case engine's waves, :mod:`govsim.platform.waves`, 3.5 s the service queues');
+later processes, a sweep's workers included, load it (about 0.3 s, importing numba included). That
 is more than the kernels save in one small city, so a model uses them where they pay
 (:func:`use_kernels`): at large populations, or once they are loaded in the process anyway.
 Numba is imported on first use, not when govsim is imported, so a command that steps no model
@@ -41,7 +41,7 @@ HELPERS: list[Callable[..., Any]] = []
 MIN_CITIZENS = 50_000
 """From this many citizens on a model runs its kernels; below, their NumPy and SciPy
 definitions, unless a kernel is loaded in the process already (:func:`use_kernels`). Loading the
-kernels costs about 0.5 s once per process; they save about 0.2 s of a 10,000-citizen year and
+kernels costs about 0.3 s once per process; they save about 0.1-0.2 s of a 10,000-citizen year and
 about 1.2 s of a 100,000-citizen year. The results are the same bit for bit either way."""
 
 
@@ -60,7 +60,7 @@ def use_kernels(citizens: int) -> bool:
 def warm() -> dict[str, float]:
     """Compile every kernel into the on-disk cache (or load it): a 2,000-citizen city made to run
     them steps two days. ``scripts/install.sh`` calls it, so that a fresh install's first large
-    run does not pay the compilation (about 35 s; loading the cache costs about 0.5 s).
+    run does not pay the compilation (about 33 s; loading the cache costs about 0.3 s).
 
     Returns:
         Every kernel's name and the seconds its first call took in this process (0 for one that
