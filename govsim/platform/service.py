@@ -636,6 +636,22 @@ def _python_sum(x: np.ndarray, start: int, n: int) -> float:
     return total
 
 
+@helper
+def _drop_case(f: np.ndarray, i: np.ndarray, base: int, n: int, case: int) -> int:
+    """Remove ``case``'s tasks from the heap ``f, i[base:base + n]``, keeping the others in
+    order, and re-make the heap (as the reference's filtered list and ``heapify``); returns its
+    new length."""
+    m = 0
+    for r in range(base, base + n):
+        if i[r, 1] != case:
+            for j in range(3):
+                f[base + m, j] = f[r, j]
+                i[base + m, j] = i[r, j]
+            m += 1
+    _task_heapify(f, i, base, m)
+    return m
+
+
 @kernel
 def _update_kernel(
     unit: np.ndarray,
@@ -699,24 +715,8 @@ def _update_kernel(
                 qf[r, 1] = edit_key
         return 0
     n0 = r_len[u] + q_len[u]
-    m = 0
-    for r in range(base, base + r_len[u]):
-        if ri[r, 1] != edit_case:
-            for j in range(3):
-                rf[base + m, j] = rf[r, j]
-                ri[base + m, j] = ri[r, j]
-            m += 1
-    r_len[u] = m
-    _task_heapify(rf, ri, base, m)
-    m = 0
-    for r in range(base, base + q_len[u]):
-        if qi[r, 1] != edit_case:
-            for j in range(3):
-                qf[base + m, j] = qf[r, j]
-                qi[base + m, j] = qi[r, j]
-            m += 1
-    q_len[u] = m
-    _task_heapify(qf, qi, base, m)
+    r_len[u] = _drop_case(rf, ri, base, r_len[u], edit_case)
+    q_len[u] = _drop_case(qf, qi, base, q_len[u], edit_case)
     queue_length[u] = r_len[u] + q_len[u]
     return n0 - queue_length[u]
 

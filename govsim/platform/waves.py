@@ -28,7 +28,6 @@ This module imports numba; the engine imports it only when the model runs the ke
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -45,22 +44,24 @@ from govsim.cases import (
 )
 from govsim.city import DEPARTMENT
 from govsim.compiled import kernel
+from govsim.platform.engine import (  # imported by the engine on first use: no cycle
+    _REDISPATCH_STATES,
+    _VERSIONED,
+    _WAITING_STATES,
+    ARRIVE,
+    AUDIT,
+    AUDIT_DELAY_MEAN,
+    COMPLETE,
+    DISPATCH,
+    ESCALATE,
+    MAX_PARTS,
+    SUMMON_KEY,
+    WITHDRAW,
+    WITHDRAW_DELAY,
+    CaseEngine,
+    _Events,
+)
 from govsim.schema import NOMINAL_CLOSURE, PERSUADE_WITHDRAWAL
-
-if TYPE_CHECKING:
-    from govsim.platform.engine import CaseEngine, _Events
-
-# the engine's constants, repeated here as plain numbers (the engine imports this module lazily,
-# so importing them from it would be circular); test_compiled checks that they agree
-DISPATCH, ARRIVE, COMPLETE, AUDIT, ESCALATE, WITHDRAW = range(6)
-MAX_PARTS = 8
-SUMMON_KEY = -1e12
-WITHDRAW_DELAY = 0.05
-AUDIT_DELAY_MEAN = 3.0
-_VERSIONED = np.array([True, True, False, False, True, False])
-_WAITING_STATES = np.array([True, True, True, False, False, True, False, False])
-_REDISPATCH_STATES = np.array([True, False, True, False, False, True, False, False])
-_IS_FINISHED = IS_FINISHED.copy()
 
 Store = namedtuple(
     "Store",
@@ -182,9 +183,7 @@ def _on_dispatch(
     flag: np.ndarray,
 ) -> None:
     """``CaseEngine._on_dispatch``, step by step."""
-    live = np.empty(len(case), np.bool_)
-    for i in range(len(case)):
-        live[i] = st.state[case[i]] != WITHDRAWN
+    live = st.state[case] != WITHDRAWN
     t, case, part, flag = t[live], case[live], part[live], flag[live]
     n = len(case)
     if n == 0:
@@ -316,9 +315,7 @@ def _on_arrive(
     unit: np.ndarray,
 ) -> None:
     """``CaseEngine._on_arrive``: the owner queues it, a wrong unit returns it or sits on it."""
-    live = np.empty(len(case), np.bool_)
-    for i in range(len(case)):
-        live[i] = st.state[case[i]] != WITHDRAWN
+    live = st.state[case] != WITHDRAWN
     t, case, part, unit = t[live], case[live], part[live], unit[live]
     n = len(case)
     if n == 0:
@@ -574,9 +571,7 @@ def _on_complete(
     unit: np.ndarray,
 ) -> None:
     """``CaseEngine._on_complete``: solved or not, hand to hand, closed when every part is done."""
-    live = np.empty(len(case), np.bool_)
-    for i in range(len(case)):
-        live[i] = st.state[case[i]] != WITHDRAWN
+    live = st.state[case] != WITHDRAWN
     t, case, part, unit = t[live], case[live], part[live], unit[live]
     n = len(case)
     if n == 0:
@@ -710,7 +705,7 @@ def _on_withdraw(
     """``CaseEngine._on_withdraw``: the citizen withdraws (劝撤 succeeded)."""
     for i in range(len(case)):
         c = case[i]
-        if _IS_FINISHED[st.state[c]]:
+        if IS_FINISHED[st.state[c]]:
             continue
         k = out.n[N_WITHDRAWN]
         out.withdrawn[k, 0] = unit[i]
