@@ -136,3 +136,54 @@ def test_warm_loads_every_kernel_and_leaves_the_choice_by_size(
     monkeypatch.setattr(compiled, "KERNELS", {})  # as in a process that has loaded none
     assert not compiled.use_kernels(compiled.MIN_CITIZENS - 1)
     assert compiled.use_kernels(compiled.MIN_CITIZENS)
+
+
+_RUN_THREE_MODELS = """
+import json
+from govsim import compiled
+from govsim.config import resolve_scenario
+from govsim.runner import simulate
+
+scenario = resolve_scenario("baseline", {"population.citizens": 500})
+loaded = []
+for _ in range(3):
+    simulate(scenario, days=3, timeseries=False)
+    loaded.append(sum(k.loaded() for k in compiled.KERNELS.values()))
+print(json.dumps({"loaded": loaded, "first_calls": sorted(compiled.COMPILE_SECONDS)}))
+"""
+
+
+@pytest.mark.parametrize("cache", ["filled", "empty", "jit disabled"])
+def test_a_process_loads_the_cached_kernels_before_its_second_run_and_never_compiles(
+    cache: str, tmp_path
+) -> None:
+    """A sweep's worker: a fresh process's first run is too small to load the kernels; before
+    its second :func:`govsim.runner.simulate` loads them when numba's cache holds them all, and
+    not (no compilation, no load) when the cache is empty or numba's JIT is off."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    compiled.warm()  # the checkout's cache holds every kernel, fresh for its source
+    env = dict(os.environ)
+    if cache == "empty":
+        env["NUMBA_CACHE_DIR"] = str(tmp_path)
+    elif cache == "jit disabled":
+        env["NUMBA_DISABLE_JIT"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", _RUN_THREE_MODELS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    every = len(compiled.KERNELS)
+    if cache == "filled":
+        assert got["loaded"] == [0, every, every]
+        assert len(got["first_calls"]) == every
+    else:
+        assert got == {"loaded": [0, 0, 0], "first_calls": []}
+        assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing compiled there
