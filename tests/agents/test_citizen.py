@@ -98,6 +98,24 @@ def test_network_is_symmetric_local_and_row_normalised() -> None:
     assert build_network(community, 0, 0.0, np.random.default_rng(0)).nnz == 0
 
 
+def test_network_stores_what_the_row_normalising_product_gave() -> None:
+    """The network is ``diags(1 / degree) @ ties`` stored exactly as SciPy's product stores it
+    (each row's ties in descending order): word of mouth sums a row's ties in stored order, so
+    the order is part of every run's bits, and a faster construction must keep it."""
+    import scipy.sparse as sp
+
+    community = np.repeat(np.arange(30), np.arange(30) + 2)  # communities of differing sizes
+    a = build_network(community, degree=8, long_share=0.3, rng=np.random.default_rng(9))
+    ties = (a.copy() != 0).astype(float).tocsr()  # (SciPy's comparison sorts its operand in place)
+    ties.sort_indices()
+    degree = np.diff(ties.indptr)
+    product = sp.diags(1.0 / np.maximum(degree, 1)) @ ties
+    for got, want in ((a.indptr, product.indptr), (a.indices, product.indices)):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(a.data, product.data)
+    assert all((np.diff(a.indices[a.indptr[i] : a.indptr[i + 1]]) < 0).all() for i in range(10))
+
+
 # ----------------------------------------------------------------------------- channels
 def test_channel_costs_follow_the_documented_rules() -> None:
     lit = np.array([0.1, 0.29, 0.31, 0.6, 0.95])
