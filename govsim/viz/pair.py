@@ -27,6 +27,7 @@ from typing import Any, Concatenate
 import mesa
 import numpy as np
 
+from govsim import compiled
 from govsim.cases import STATE_NAMES
 from govsim.config import resolve_scenario
 from govsim.model import GovernanceModel
@@ -194,6 +195,7 @@ class CityPair(mesa.Model):
         base_b = resolve_scenario(base_b, overrides_b) if overrides_b else base_b
         self.changes: dict[str, Any] = lever_overrides(base_b, levers)
         """Dotted paths where the levers change city B's scenario, with B's values."""
+        compiled.preload()  # the server builds a pair on every reset: kernels, if cached
         self.a = GovernanceModel(scenario=base_a, rng=seed, overrides=common)
         self.b = GovernanceModel(scenario=base_b, rng=seed, overrides={**common, **self.changes})
         self.preset_levers: dict[str, Any] = lever_values(self.a.config)
