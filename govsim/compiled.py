@@ -100,23 +100,28 @@ def cached() -> bool:
     """Whether every kernel's machine code is in numba's on-disk cache and fresh for its source,
     so that loading them costs about 0.3 s, not a compilation (about 33 s).
 
-    Reads numba's cache index the way numba does before it compiles (its source stamp and
-    version), without compiling anything. ``False`` when numba cannot say (JIT disabled, an
-    unreadable cache, a numba whose cache works otherwise).
+    Reads numba's cache index the way numba does before it loads (the source file's stamp,
+    then an entry for this machine's CPU and the function's bytecode, and its data file),
+    without compiling anything: a cache filled on another CPU type (a cluster's shared
+    install) does not count. ``False`` when numba cannot say (JIT disabled, an unreadable
+    cache, a numba whose cache works otherwise).
     """
     import importlib
 
     try:
         import numba
+        from numba.core.registry import cpu_target
 
+        codegen = cpu_target.target_context.codegen()
         for module in KERNEL_MODULES:
             importlib.import_module(module)
         for k in KERNELS.values():
-            cache_file = numba.njit(cache=True, nogil=True)(k.python)._cache._cache_file
-            index = cache_file._load_index()
-            if not index or not all(
-                os.path.exists(os.path.join(cache_file._cache_path, name))
-                for name in index.values()
+            cache = numba.njit(cache=True, nogil=True)(k.python)._cache
+            folder = cache._cache_file._cache_path
+            if not any(
+                cache._index_key(key[0], codegen) == key
+                and os.path.exists(os.path.join(folder, name))
+                for key, name in cache._cache_file._load_index().items()
             ):
                 return False
     except Exception:  # numba's cache internals are not public API: then we do not know

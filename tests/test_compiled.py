@@ -206,3 +206,17 @@ def test_a_process_loads_the_cached_kernels_before_its_second_run_and_never_comp
     assert len(got["first_calls"]) == (every if loaded else 0)
     if not loaded:
         assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing compiled there
+
+
+def test_a_cache_filled_on_another_cpu_type_does_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba keys each cached kernel by the CPU it was compiled for: a cluster's shared install
+    filled on other nodes would make :func:`govsim.compiled.preload` compile (23-33 s), which it
+    must never do; so :func:`govsim.compiled.cached` counts only entries this machine can load."""
+    from numba.core.registry import cpu_target
+
+    compiled.warm()  # the checkout's cache holds every kernel for this machine
+    assert compiled.cached()
+    codegen = cpu_target.target_context.codegen()
+    here = codegen.magic_tuple()
+    monkeypatch.setattr(codegen, "magic_tuple", lambda: (here[0], "another-cpu", here[2]))
+    assert not compiled.cached()
