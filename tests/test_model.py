@@ -323,3 +323,23 @@ def test_a_run_without_daily_metrics_has_the_same_summary(name: str, overrides: 
     assert (
         m.metrics == {} and m.datacollector.model_vars[next(iter(m.datacollector.model_vars))] == []
     )
+
+
+def test_a_model_that_keeps_no_time_series_has_the_same_metrics_and_collects_none() -> None:
+    """The classroom's cities (``keep_timeseries=False``): every day's ``metrics`` as a model
+    that collects them, the summary the same, and nothing in the DataCollector."""
+    scenario = load_scenario("baseline", ["population.citizens=1500"])
+    keeping = GovernanceModel(scenario=scenario)
+    lean = GovernanceModel(scenario=scenario, keep_timeseries=False)
+    for _ in range(40):
+        keeping.step()
+        lean.step()
+        assert lean.metrics.keys() == keeping.metrics.keys()
+        for k, v in keeping.metrics.items():
+            assert v == lean.metrics[k] or (math.isnan(v) and math.isnan(lean.metrics[k])), k
+    assert len(keeping.timeseries()) == 40 and len(lean.timeseries()) == 0
+    full, summary = keeping.summary(), lean.summary()
+    assert full.keys() == summary.keys()
+    assert all(
+        v == summary[k] or (math.isnan(v) and math.isnan(summary[k])) for k, v in full.items()
+    )

@@ -196,8 +196,14 @@ class CityPair(mesa.Model):
         self.changes: dict[str, Any] = lever_overrides(base_b, levers)
         """Dotted paths where the levers change city B's scenario, with B's values."""
         compiled.preload()  # the server builds a pair on every reset: kernels, if cached
-        self.a = GovernanceModel(scenario=base_a, rng=seed, overrides=common)
-        self.b = GovernanceModel(scenario=base_b, rng=seed, overrides={**common, **self.changes})
+        # the pair records the series it charts (step): the cities keep no time series of their own
+        self.a = GovernanceModel(scenario=base_a, rng=seed, overrides=common, keep_timeseries=False)
+        self.b = GovernanceModel(
+            scenario=base_b,
+            rng=seed,
+            overrides={**common, **self.changes},
+            keep_timeseries=False,
+        )
         self.preset_levers: dict[str, Any] = lever_values(self.a.config)
         """Every lever's value in city A (the preset)."""
         self.base_levers: dict[str, Any] = lever_values(base_b)

@@ -263,8 +263,11 @@ class Room:
             raise RoomError(f"citizens: expected 100 to {self.limits.max_citizens:,}")
         self.code = code
         self.scenario = scenario
-        self.model = GovernanceModel(
-            scenario=scenario, rng=seed, overrides={"population.citizens": citizens}
+        self.model = GovernanceModel(  # the room reads today's metrics, keeps no time series
+            scenario=scenario,
+            rng=seed,
+            overrides={"population.citizens": citizens},
+            keep_timeseries=False,
         )
         city = self.model.city
         self.units = np.flatnonzero(np.isin(city.unit_kind, list(KIND_NAMES)))
