@@ -211,6 +211,11 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert startup["repeats"] == 1
     assert startup["govsim_run"]["median"] > startup["python"]["median"] > 0
     assert startup["kernel_compile"] > 0 and startup["kernel_load"]["median"] > 0
+    # the README quickstart's run at the suite's days, with and without its dashboard
+    assert startup["main_job_days"] == 5
+    assert startup["main_job"]["median"] > 0 and startup["main_job_no_dashboard"]["median"] > 0
+    assert "`govsim run baseline` (the README quickstart's run: 5 days" in text
+    assert "| the dashboard: importing Matplotlib" in text
     assert "## Start-up and compiled kernels" in text and "`govsim run` start-up <=" in text
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
