@@ -15,8 +15,10 @@ Numba is imported on first use, not when govsim is imported, so a command that s
 
 Where the cache lives is numba's choice (:func:`cache_dir` says which): the ``__pycache__``
 folder beside the module when it is writable, else numba's per-user cache folder
-(``~/.cache/numba``); ``NUMBA_CACHE_DIR`` moves it. ``NUMBA_DISABLE_JIT=1`` runs the kernels as
-the Python they are written in (slow).
+(``~/.cache/numba``); ``NUMBA_CACHE_DIR`` moves it. Where numba finds no folder it may write (a
+read-only install and home, as in some containers) the kernels are compiled without the cache in
+each process that uses them, with a :class:`KernelCacheWarning` that says how to give them one.
+``NUMBA_DISABLE_JIT=1`` runs the kernels as the Python they are written in (slow).
 
 A kernel reproduces, operation by operation, the NumPy or SciPy code it replaces (same order of
 floating-point operations, no fast-math), so results are bit-identical: the tests check each
@@ -29,9 +31,15 @@ import functools
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+
+class KernelCacheWarning(UserWarning):
+    """Numba cannot write its on-disk cache here: the kernels compile in every process."""
+
 
 COMPILE_SECONDS: dict[str, float] = {}
 """Seconds each kernel's first call took in this process (compiling, or loading the cache)."""
@@ -178,7 +186,7 @@ def kernel[F: Callable[..., Any]](fn: F) -> F:
 
             started = time.perf_counter()
             _compile_helpers(numba)
-            jitted = numba.njit(cache=True, nogil=True)(fn)
+            jitted = njit_cached(fn)
             result = jitted(*args)
             COMPILE_SECONDS[fn.__qualname__] = time.perf_counter() - started
             compiled = jitted
@@ -208,7 +216,39 @@ def _compile_helpers(numba: Any) -> None:
     for fn in HELPERS:
         module = sys.modules[fn.__module__]
         if getattr(module, fn.__name__) is fn:
-            setattr(module, fn.__name__, numba.njit(cache=True, nogil=True)(fn))
+            setattr(module, fn.__name__, njit_cached(fn))
+
+
+def njit_cached(fn: Callable[..., Any]) -> Any:
+    """``fn`` as numba's dispatcher (``nogil``), with the on-disk cache where numba can write one.
+
+    Numba refuses ``cache=True`` when none of its cache folders is writable (the module's
+    ``__pycache__``, the user's cache folder, ``NUMBA_CACHE_DIR``); the kernels then compile
+    without it, in this process (about 25 s), and a :class:`KernelCacheWarning` says so once.
+    """
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError as e:
+        if "cannot cache" not in str(e):
+            raise
+    global _cache_unwritable
+    if not _cache_unwritable:
+        _cache_unwritable = True
+        warnings.warn(
+            "numba has no folder it may write its cache to (govsim's __pycache__, the user's "
+            "~/.cache/numba): a run that uses the compiled kernels (from 50,000 citizens) "
+            "compiles them in its process (about 25 s) and cannot keep them; set "
+            "NUMBA_CACHE_DIR to a writable folder to keep them",
+            KernelCacheWarning,
+            stacklevel=2,
+        )
+    return numba.njit(nogil=True)(fn)
+
+
+_cache_unwritable = False
+"""Whether :func:`njit_cached` found no writable cache in this process (and warned)."""
 
 
 def cache_dir(module: str = "govsim.agents.citizen") -> Path:

@@ -398,14 +398,17 @@ def sizes_text(s: Scenario) -> str:
 
 
 def plain_overload_warnings() -> None:
-    """Print :class:`OverloadWarning` as ``warning: ...`` (the command line's stderr), without the
-    source line Python adds; other warnings print as before. Idempotent."""
+    """Print :class:`OverloadWarning` and :class:`~govsim.compiled.KernelCacheWarning` as
+    ``warning: ...`` (the command line's stderr), without the source line Python adds; other
+    warnings print as before. Idempotent."""
+    from govsim.compiled import KernelCacheWarning
+
     original = warnings.formatwarning
     if getattr(original, "govsim_plain", False):
         return
 
     def plain(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
-        if issubclass(category, OverloadWarning):
+        if issubclass(category, (OverloadWarning, KernelCacheWarning)):
             return f"warning: {message}\n"
         return original(message, category, *args, **kwargs)
 

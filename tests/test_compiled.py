@@ -220,3 +220,64 @@ def test_a_cache_filled_on_another_cpu_type_does_not_count(monkeypatch: pytest.M
     here = codegen.magic_tuple()
     monkeypatch.setattr(codegen, "magic_tuple", lambda: (here[0], "another-cpu", here[2]))
     assert not compiled.cached()
+
+
+_NO_WRITABLE_CACHE = """
+import json, warnings
+import numba.core.caching as caching
+import numpy as np
+
+caching.CacheImpl._locator_classes = []  # numba finds no folder it may write its cache to
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as caught:
+    from govsim import compiled
+    from govsim.agents.citizen import _move_toward_kernel
+    import govsim.platform.waves  # its helpers become numba dispatchers when imported
+
+    indptr = np.array([0, 2, 2, 3])
+    trust, efficacy = np.array([0.2, 0.4, 0.6]), np.array([0.5, 0.5, 0.5])
+    _move_toward_kernel(indptr, trust, efficacy, np.ones(3), np.zeros(3), 0.5)
+told = [str(w.message) for w in caught if w.category is compiled.KernelCacheWarning]
+print(json.dumps({
+    "trust": trust.tolist(), "efficacy": efficacy.tolist(), "told": told,
+    "compiled": _move_toward_kernel.loaded(), "cached": compiled.cached(),
+}))
+"""
+
+
+def test_without_a_writable_cache_the_kernels_compile_in_the_process_and_say_so() -> None:
+    """A read-only install and home (some containers): numba refuses ``cache=True`` where it
+    finds no folder it may write, which crashed a large run with numba's traceback. The kernels
+    must compile without the cache instead and a :class:`KernelCacheWarning` say so, once. The
+    suite runs as root, for whom every folder is writable, so numba's list of cache folders is
+    emptied in the child process to stand for the read-only machine."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_WRITABLE_CACHE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["compiled"] and not got["cached"]
+    # x += 0.5 (mean - x) where a citizen has neighbours (the second has none)
+    assert got["trust"] == [0.2 + 0.5 * (1 - 0.2), 0.4, 0.6 + 0.5 * (1 - 0.6)]
+    assert got["efficacy"] == [0.5 + 0.5 * (0 - 0.5), 0.5, 0.5 + 0.5 * (0 - 0.5)]
+    assert len(got["told"]) == 1 and "NUMBA_CACHE_DIR" in got["told"][0]
+
+
+def test_the_command_line_tells_a_kernel_cache_warning_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import warnings
+
+    from govsim.sizing import plain_overload_warnings
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    plain_overload_warnings()
+    text = warnings.formatwarning("no cache", compiled.KernelCacheWarning, "x.py", 1)
+    assert text == "warning: no cache\n"

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-import numba
 import numpy as np
 
 from govsim.cases import (
@@ -43,7 +42,7 @@ from govsim.cases import (
     WITHDRAWN,
 )
 from govsim.city import DEPARTMENT
-from govsim.compiled import kernel
+from govsim.compiled import kernel, njit_cached
 from govsim.platform.engine import (  # imported by the engine on first use: no cycle
     _REDISPATCH_STATES,
     _VERSIONED,
@@ -109,7 +108,7 @@ ROOM_PER_EVENT = np.array([MAX_PARTS, MAX_PARTS, 1, 1, 1, 1, 1, 1])
 checks that every buffer has room for this many per due event, and returns early when one has
 not (:func:`run_waves` enlarges the buffers and calls again)."""
 
-_jit = numba.njit(cache=True, nogil=True)
+_jit = njit_cached
 
 
 # The small helpers below take plain arrays, not the named tuples: a call that passes a tuple of
