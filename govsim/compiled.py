@@ -38,7 +38,7 @@ from typing import Any
 
 
 class KernelCacheWarning(UserWarning):
-    """Numba cannot write its on-disk cache here: the kernels compile in every process."""
+    """Numba cannot write its on-disk cache here: the kernels compile in each process that uses them."""
 
 
 COMPILE_SECONDS: dict[str, float] = {}
