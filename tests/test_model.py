@@ -297,6 +297,14 @@ def test_speed_assessment_rewards_nominal_closure_where_units_are_overloaded(see
     assert gain > 0
 
 
+def _same_values(a: dict[str, float], b: dict[str, float]) -> None:
+    """The same keys and, key by key, the same value (NaN equal to NaN)."""
+    assert a.keys() == b.keys()
+    for k, v in a.items():
+        w = b[k]
+        assert v == w or (math.isnan(v) and math.isnan(w)), k
+
+
 @pytest.mark.parametrize(
     "name, overrides",
     [
@@ -313,10 +321,7 @@ def test_a_run_without_daily_metrics_has_the_same_summary(name: str, overrides: 
     full = simulate(scenario, days=90)
     lean = simulate(scenario, days=90, timeseries=False)
     assert lean.timeseries is None and len(full.timeseries) == 90
-    assert full.summary.keys() == lean.summary.keys()
-    for k, v in full.summary.items():
-        w = lean.summary[k]
-        assert v == w or (math.isnan(v) and math.isnan(w)), k
+    _same_values(full.summary, lean.summary)
     m = build_model(scenario, daily_metrics=False)
     for _ in range(5):
         m.step()
@@ -334,12 +339,6 @@ def test_a_model_that_keeps_no_time_series_has_the_same_metrics_and_collects_non
     for _ in range(40):
         keeping.step()
         lean.step()
-        assert lean.metrics.keys() == keeping.metrics.keys()
-        for k, v in keeping.metrics.items():
-            assert v == lean.metrics[k] or (math.isnan(v) and math.isnan(lean.metrics[k])), k
+        _same_values(keeping.metrics, lean.metrics)
     assert len(keeping.timeseries()) == 40 and len(lean.timeseries()) == 0
-    full, summary = keeping.summary(), lean.summary()
-    assert full.keys() == summary.keys()
-    assert all(
-        v == summary[k] or (math.isnan(v) and math.isnan(summary[k])) for k, v in full.items()
-    )
+    _same_values(keeping.summary(), lean.summary())
